@@ -1,0 +1,189 @@
+r"""Bias-free fully connected nets with one scalar logit, as in the reference code.
+
+With :math:`L` hidden layers of width :math:`d`:
+
+.. math::
+
+   h^1 = W x,\qquad h^{l+1} = V^l \phi(h^l)\ (1\le l<L),\qquad f(x) = a^\top \phi(h^L),
+
+with :math:`W\in\mathbb R^{d\times n_0}`, :math:`V^l\in\mathbb R^{d\times d}`, :math:`a\in\mathbb R^d`.
+Parameters are a dict ``{"w": (d, n0), "v": ((d, d), ...) of length L-1, "a": (d,)}``.
+
+Initialisation follows PyTorch's ``nn.Linear`` default, :math:`\mathcal U(\pm 1/\sqrt{\text{fan\_in}})`
+(variance :math:`1/(3\,\text{fan\_in})`), after which every non-input layer is multiplied by the scaling's
+``init_factor`` :math:`\rho^{q_\sigma+1/2}`. ``init_law="normal"`` draws Gaussians of the same variance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from widthlimits import scalings
+
+Params = dict[str, Any]
+ACTIVATIONS = ("leaky_relu", "relu", "erf", "tanh")
+INIT_LAWS = ("uniform", "normal")
+
+
+@dataclasses.dataclass(frozen=True)
+class MLP:
+    """Static description of the architecture (hashable, so it can be a ``jit`` static argument).
+
+    Attributes:
+      depth: number of hidden layers ``L >= 1``.
+      activation: one of ``ACTIVATIONS``; the papers use leaky ReLU with slope 0.1.
+      negative_slope: slope of leaky ReLU for negative inputs, in ``[0, 1]``.
+      n_in: input dimension (3072 for flattened CIFAR images).
+      init_law: ``"uniform"`` (PyTorch default) or ``"normal"`` (same variance).
+    """
+
+    depth: int = 1
+    activation: str = "leaky_relu"
+    negative_slope: float = 0.1
+    n_in: int = 3072
+    init_law: str = "uniform"
+
+    def __post_init__(self):
+        if not isinstance(self.depth, int) or self.depth < 1:
+            raise ValueError(f"depth must be an integer >= 1, got {self.depth!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not 0 <= self.negative_slope <= 1:
+            raise ValueError(f"negative_slope must lie in [0, 1], got {self.negative_slope!r}")
+        if not isinstance(self.n_in, int) or self.n_in < 1:
+            raise ValueError(f"n_in must be an integer >= 1, got {self.n_in!r}")
+        if self.init_law not in INIT_LAWS:
+            raise ValueError(f"init_law must be one of {INIT_LAWS}, got {self.init_law!r}")
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """``("w", "v1", ..., "v{L-1}", "a")``: the order used by per-layer records."""
+        return ("w", *(f"v{l}" for l in range(1, self.depth)), "a")
+
+    def phi(self, z: jax.Array) -> jax.Array:
+        """The activation function, elementwise."""
+        if self.activation == "leaky_relu":
+            return jnp.where(z > 0, z, self.negative_slope * z)
+        if self.activation == "relu":
+            return jnp.maximum(z, 0)
+        if self.activation == "erf":
+            return jax.scipy.special.erf(z)
+        return jnp.tanh(z)
+
+
+def _draw(mlp: MLP, shape: tuple[int, ...], fan_in: int, key: jax.Array) -> jax.Array:
+    bound = 1.0 / jnp.sqrt(jnp.float32(fan_in))
+    if mlp.init_law == "uniform":
+        return jax.random.uniform(key, shape, jnp.float32, -bound, bound)
+    return jax.random.normal(key, shape, jnp.float32) * bound / jnp.sqrt(3.0)
+
+
+def init_reference(mlp: MLP, width: int, *, key: jax.Array) -> Params:
+    """The unscaled (standard-parametrisation) draw at width ``width``: every layer at PyTorch's default law."""
+    scalings._check_width("width", width)
+    k_w, k_a, *k_v = jax.random.split(key, mlp.depth + 1)
+    return {
+        "w": _draw(mlp, (width, mlp.n_in), mlp.n_in, k_w),
+        "v": tuple(_draw(mlp, (width, width), width, k) for k in k_v),
+        "a": _draw(mlp, (width,), width, k_a),
+    }
+
+
+def rescale(params: Params, factor: jax.Array) -> Params:
+    """Multiply every non-input layer by ``factor`` (the input layer is never rescaled)."""
+    return {"w": params["w"], "v": tuple(factor * v for v in params["v"]), "a": factor * params["a"]}
+
+
+def init(
+    mlp: MLP, width: int, scaling: scalings.Scaling, *, key: jax.Array, ref_width: int = scalings.REF_WIDTH
+) -> Params:
+    """Initial parameters of the width-``width`` member of a scaled family.
+
+    For a fixed ``key`` every scaling starts from the same underlying draw (the ``dev`` code's convention),
+    so families differ only by the deterministic factor ``rho**(q_sigma + 1/2)``.
+    """
+    hp = scalings.hyperparams(scaling, width, ref_width=ref_width)
+    return rescale(init_reference(mlp, width, key=key), hp.init_factor)
+
+
+def _forward(mlp: MLP, params: Params, x: jax.Array, shifts: tuple[jax.Array, ...] | None = None):
+    """Layer inputs and pre-activations of one example; ``shifts`` are added to the pre-activations."""
+    inputs, pre = [x], []
+    h = params["w"] @ x
+    for l, v in enumerate((*params["v"], None)):
+        if shifts is not None:
+            h = h + shifts[l]
+        pre.append(h)
+        z = mlp.phi(h)
+        inputs.append(z)
+        if v is not None:
+            h = v @ z
+    return inputs, pre, jnp.dot(params["a"], inputs[-1])
+
+
+def apply(mlp: MLP, params: Params, x: jax.Array) -> jax.Array:
+    """The logit of one example: ``x (n_in,) -> ()``."""
+    return _forward(mlp, params, x)[2]
+
+
+def apply_batch(mlp: MLP, params: Params, xs: jax.Array) -> jax.Array:
+    """Logits of a batch: ``xs (n, n_in) -> (n,)``."""
+    return jax.vmap(apply, in_axes=(None, None, 0))(mlp, params, xs)
+
+
+def preactivations(mlp: MLP, params: Params, x: jax.Array) -> list[jax.Array]:
+    """Pre-activations ``[h^1, ..., h^L]`` of one example, each ``(d,)``."""
+    return _forward(mlp, params, x)[1]
+
+
+def features(mlp: MLP, params: Params, x: jax.Array) -> tuple[list[jax.Array], list[jax.Array]]:
+    r"""Per-layer factors of the parameter gradient of one example.
+
+    The gradient of :math:`f` with respect to layer :math:`l`'s weight matrix is the outer product
+    :math:`\delta_l\, u_l^\top` of the backward signal :math:`\delta_l = \partial f/\partial(\text{layer output})`
+    and the layer input :math:`u_l`. Returns ``(inputs, deltas)``, one entry per layer in ``mlp.layer_names``
+    order; for the output layer :math:`\delta = 1`.
+    """
+    shifts = tuple(jnp.zeros(params["a"].shape) for _ in range(mlp.depth))
+    (inputs, _, _), pullback = jax.vjp(lambda s: _forward(mlp, params, x, s), shifts)
+    zero_inputs = [jnp.zeros_like(u) for u in inputs]
+    zero_pre = [jnp.zeros_like(s) for s in shifts]
+    (deltas,) = pullback((zero_inputs, zero_pre, jnp.ones(())))
+    return inputs, [*deltas, jnp.ones((1,))]
+
+
+def layer_kernels(mlp: MLP, params: Params, xs1: jax.Array, xs2: jax.Array) -> jax.Array:
+    r"""Empirical tangent kernel of each layer: ``(n1, n_in), (n2, n_in) -> (L + 1, n1, n2)``.
+
+    Entry ``l`` is :math:`\langle \partial f(x)/\partial\theta_l, \partial f(x')/\partial\theta_l\rangle
+    = (\delta_l\cdot\delta_l')(u_l\cdot u_l')`. Weighting by the per-layer learning rates and summing gives
+    the kernel that one GD step uses; no per-example gradient is ever materialised.
+    """
+    in1, d1 = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs1)
+    in2, d2 = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs2)
+    return jnp.stack([(u1 @ u2.T) * (g1 @ g2.T) for u1, u2, g1, g2 in zip(in1, in2, d1, d2)])
+
+
+def layer_kernel_diag(mlp: MLP, params: Params, xs: jax.Array) -> jax.Array:
+    """Diagonal of :func:`layer_kernels`: ``(n, n_in) -> (L + 1, n)``, i.e. ``|d f(x) / d theta_l|^2``."""
+    inputs, deltas = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs)
+    return jnp.stack([jnp.sum(u * u, -1) * jnp.sum(g * g, -1) for u, g in zip(inputs, deltas)])
+
+
+def init_corrected(mlp: MLP, params0: Params, params0_reference: Params) -> Callable[[Params, jax.Array], jax.Array]:
+    r"""The initialisation-corrected model :math:`f(\theta) - f(\theta_0) + f_{\text{ref}}(\theta^{\text{ref}}_0)`.
+
+    ``params0`` is the scaled initial draw and ``params0_reference`` the same draw unscaled (standard
+    parametrisation). Gradients flow through the first term only. Returns ``(params, x (n_in,)) -> ()``.
+    """
+
+    def f(params: Params, x: jax.Array) -> jax.Array:
+        offset = apply(mlp, params0_reference, x) - apply(mlp, params0, x)
+        return apply(mlp, params, x) + jax.lax.stop_gradient(offset)
+
+    return f

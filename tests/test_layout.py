@@ -1,0 +1,95 @@
+"""Repository rules: one-way imports, output-free notebooks, Colab setup in sync with _config.yml, full TOC."""
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib" / "widthlimits"
+# Data flows one way: a module may import only modules listed before it.
+ORDER = [
+    "profiles",
+    "data",
+    "scalings",
+    "models",
+    "kernels",
+    "training",
+    "experiments",
+    "limits",
+    "measure",
+    "claims",
+    "plots",
+    "widgets",
+]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def internal_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "widthlimits":
+                found |= {a.name for a in node.names}
+            elif node.module.startswith("widthlimits."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("widthlimits.")}
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(LIB.glob("*.py")), ids=lambda p: p.name)
+def test_imports_flow_one_way(path):
+    if path.name == "__init__.py":
+        assert internal_imports(path) == set()
+        return
+    name = path.stem
+    assert name in ORDER, f"add {name} to ORDER in tests/test_layout.py at its place in the data flow"
+    later = {m for m in internal_imports(path) if ORDER.index(m) >= ORDER.index(name)}
+    assert not later, f"{name} imports {sorted(later)}, which come later in the data flow {ORDER}"
+
+
+@pytest.mark.parametrize("path", sorted(LIB.glob("*.py")), ids=lambda p: p.name)
+def test_modules_are_short(path):
+    assert len(path.read_text().splitlines()) <= 450, "split the module: one idea per module"
+
+
+def repository_url() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, "strip outputs before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_installs_the_library_in_colab_from_the_configured_repository(path):
+    first = json.loads(path.read_text())["cells"][0]
+    source = "".join(first["source"])
+    assert first["cell_type"] == "code" and "remove-cell" in first["metadata"].get("tags", [])
+    assert 'find_spec("widthlimits") is None' in source
+    assert f"git+{repository_url()}#subdirectory=lib" in source
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    for f in files:
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
+    assert {f"book/{p.stem}" for p in NOTEBOOKS} <= set(files)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
+    assert "python -m pytest" in readme and "\npython -m pytest\n" in ci
+    assert "pip install -r requirements.txt" in readme and "pip install -q -r requirements.txt" in ci

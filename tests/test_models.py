@@ -1,0 +1,106 @@
+"""Models: the initialisation law, the forward pass, the factorised tangent kernels, the IC-MF wrapper."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from widthlimits import models as M
+from widthlimits import scalings as S
+
+KEY = jax.random.PRNGKey(0)
+
+
+@pytest.mark.parametrize("law", M.INIT_LAWS)
+def test_init_variances_match_pytorch_default(law):
+    """Var(w) = 1/(3 n_in), Var(a) = factor^2/(3 d); tolerances are 5 standard errors of the estimate."""
+    mlp, d = M.MLP(init_law=law), 4096
+    p = M.init(mlp, d, S.preset("mf"), key=KEY)
+    factor = (d / 128) ** -0.5
+    kurt = 1.8 if law == "uniform" else 3.0  # E x^4 / (E x^2)^2
+    for x, var in [(p["w"], 1 / (3 * mlp.n_in)), (p["a"], factor**2 / (3 * d))]:
+        x = np.asarray(x, dtype=np.float64).ravel()
+        rel_se = np.sqrt((kurt - 1) / x.size)
+        assert abs(x.var() / var - 1) < 5 * rel_se, (x.var(), var)
+        assert abs(x.mean()) < 5 * np.sqrt(var / x.size)
+    if law == "uniform":
+        assert float(jnp.max(jnp.abs(p["w"]))) <= 1 / np.sqrt(mlp.n_in)
+
+
+def test_hidden_layers_rescaled_input_layer_never():
+    mlp = M.MLP(depth=3, n_in=10)
+    ref = M.init_reference(mlp, 256, key=KEY)
+    p = M.init(mlp, 256, S.preset("mf"), key=KEY)  # factor 2^-1/2
+    np.testing.assert_array_equal(p["w"], ref["w"])
+    for v, v_ref in zip(p["v"], ref["v"]):
+        np.testing.assert_allclose(v, v_ref * 2**-0.5, rtol=1e-6)
+    np.testing.assert_allclose(p["a"], ref["a"] * 2**-0.5, rtol=1e-6)
+    assert len(p["v"]) == 2 and p["v"][0].shape == (256, 256)
+
+
+def test_same_key_same_draw_across_scalings():
+    mlp = M.MLP(n_in=10)
+    p1, p2 = M.init(mlp, 64, S.preset("ntk"), key=KEY), M.init(mlp, 64, S.preset("sp"), key=KEY)
+    np.testing.assert_array_equal(p1["a"], p2["a"])
+    p3 = M.init(mlp, 64, S.preset("sp"), key=jax.random.PRNGKey(1))
+    assert not np.allclose(p1["a"], p3["a"])
+
+
+@pytest.mark.parametrize("activation", M.ACTIVATIONS)
+def test_apply_matches_matrix_formula(activation):
+    mlp = M.MLP(depth=2, activation=activation, n_in=6)
+    p = M.init(mlp, 32, S.preset("ntk"), key=KEY)
+    xs = jax.random.normal(jax.random.PRNGKey(3), (5, 6))
+    phi = {
+        "leaky_relu": lambda z: np.where(z > 0, z, 0.1 * z),
+        "relu": lambda z: np.maximum(z, 0),
+        "erf": lambda z: np.asarray(jax.scipy.special.erf(z)),
+        "tanh": np.tanh,
+    }[activation]
+    w, v, a, x = (np.asarray(t, np.float64) for t in (p["w"], p["v"][0], p["a"], xs))
+    expected = phi(phi(x @ w.T) @ v.T) @ a
+    np.testing.assert_allclose(M.apply_batch(mlp, p, xs), expected, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("depth, activation", [(1, "leaky_relu"), (2, "relu"), (3, "erf")])
+def test_layer_kernels_equal_autograd_gradient_products(depth, activation):
+    mlp = M.MLP(depth=depth, activation=activation, n_in=7)
+    p = M.init(mlp, 16, S.preset("mf"), key=KEY)
+    xs = jax.random.normal(jax.random.PRNGKey(1), (4, 7))
+    grads = jax.vmap(jax.grad(M.apply, argnums=1), in_axes=(None, None, 0))(mlp, p, xs)
+    per_layer = [grads["w"], *grads["v"], grads["a"]]
+    expected = jnp.stack([jnp.einsum("i...,j...->ij", g, g) for g in per_layer])
+    kernels = M.layer_kernels(mlp, p, xs, xs)
+    np.testing.assert_allclose(kernels, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(M.layer_kernel_diag(mlp, p, xs), jnp.diagonal(kernels, axis1=1, axis2=2), rtol=1e-5)
+
+
+def test_init_corrected_starts_at_reference_logits_and_trains_like_the_scaled_net():
+    mlp = M.MLP(n_in=5)
+    ref = M.init_reference(mlp, 64, key=KEY)
+    p0 = M.rescale(ref, 0.25)
+    f = M.init_corrected(mlp, p0, ref)
+    x = jnp.arange(5.0) / 5
+    assert float(f(p0, x)) == pytest.approx(float(M.apply(mlp, ref, x)), rel=1e-6)
+    g_corrected, g_plain = jax.grad(f)(p0, x), jax.grad(M.apply, argnums=1)(mlp, p0, x)
+    for a, b in zip(jax.tree.leaves(g_corrected), jax.tree.leaves(g_plain)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        (dict(depth=0), "depth"),
+        (dict(activation="gelu"), "activation"),
+        (dict(negative_slope=1.5), "negative_slope"),
+        (dict(n_in=0), "n_in"),
+        (dict(init_law="orthogonal"), "init_law"),
+    ],
+)
+def test_bad_architecture_names_the_parameter(kwargs, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        M.MLP(**kwargs)
+
+
+def test_layer_names():
+    assert M.MLP(depth=3).layer_names == ("w", "v1", "v2", "a")
