@@ -37,3 +37,9 @@ def test_failing_claims_raise_a_readable_error(call):
 def test_bad_tolerance():
     with pytest.raises(ValueError, match="tol"):
         claims.close("x", 1.0, 1.0, -1.0)
+
+
+def test_summary_escapes_table_separators():
+    claims.reset()
+    claims.close("max |f - g|", 0.0, 0.0, 1.0)
+    assert "| max \\|f - g\\| |" in claims.summary()

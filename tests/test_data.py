@@ -133,3 +133,34 @@ def test_fingerprint_changes_with_content():
     a = D.load_cifar2(10, 10)
     b = a._replace(y_train=1 - a.y_train)
     assert D.fingerprint(a) == D.fingerprint(D.load_cifar2(10, 10)) != D.fingerprint(b)
+
+
+@pytest.mark.parametrize("kind", D.TOY_KINDS)
+def test_toy_2d_is_balanced_labelled_by_its_rule_and_has_a_constant_input(kind):
+    ds = D.toy_2d(200, 100, seed=3, kind=kind)
+    assert ds.x_train.shape == (200, 3) and ds.x_test.shape == (100, 3) and ds.x_train.dtype == np.float32
+    for x, y in [(ds.x_train, ds.y_train), (ds.x_test, ds.y_test)]:
+        assert np.all(x[:, 2] == 1) and np.bincount(y.astype(int)).tolist() == [len(y) // 2] * 2
+        inside = np.sum(x[:, :2] ** 2, 1) < 2 * np.log(2) if kind == "circle" else x[:, 0] * x[:, 1] > 0
+        np.testing.assert_array_equal(y, inside.astype(np.float32))
+
+
+def test_toy_2d_is_seeded_and_train_differs_from_test():
+    a, b, c = D.toy_2d(50, 50, seed=0), D.toy_2d(50, 50, seed=0), D.toy_2d(50, 50, seed=1)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a.x_train, c.x_train) and not np.array_equal(a.x_train, a.x_test)
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        (dict(n_train=3), "n_train"),
+        (dict(n_train=0), "n_train"),
+        (dict(n_test=5), "n_test"),
+        (dict(kind="moons"), "kind"),
+    ],
+)
+def test_toy_2d_bad_arguments_name_the_parameter(kwargs, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        D.toy_2d(**kwargs)

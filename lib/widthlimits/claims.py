@@ -100,12 +100,17 @@ def holds(name: str, condition: bool, *, measured: float = float("nan"), note: s
     return _record(Claim(name, _number("measured", measured), "true", bool(condition), note))
 
 
+def _cell(text: str) -> str:
+    """Escape the Markdown table separator inside a cell."""
+    return text.replace("|", "\\|")
+
+
 def summary() -> str:
     """A Markdown table of every claim checked so far in this process (to end a chapter)."""
     rows = ["| claim | measured | expected | |", "|---|---|---|---|"]
     for c in _REGISTRY:
         got = "" if math.isnan(c.measured) else f"{c.measured:.4g}"
-        rows.append(f"| {c.name} | {got} | {c.expected} | {'✓' if c.passed else '✗'} |")
+        rows.append(f"| {_cell(c.name)} | {got} | {_cell(c.expected)} | {'✓' if c.passed else '✗'} |")
     return "\n".join(rows)
 
 

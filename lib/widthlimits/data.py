@@ -258,3 +258,50 @@ def fingerprint(ds: Dataset) -> str:
         h.update(str((arr.shape, arr.dtype.str)).encode())
         h.update(arr.tobytes())
     return h.hexdigest()[:16]
+
+
+TOY_KINDS = ("circle", "xor")
+
+
+def toy_2d(n_train: int = 256, n_test: int = 256, *, seed: int = 0, kind: str = "circle") -> Dataset:
+    r"""A class-balanced two-dimensional toy problem, with a constant third input so bias-free nets can fit it.
+
+    Points :math:`(x_1, x_2)` are standard Gaussian and the input is :math:`x = (x_1, x_2, 1)`, so a neuron
+    :math:`\phi(w^\top x)` is a leaky-ReLU ridge along the line :math:`w_1 x_1 + w_2 x_2 + w_3 = 0` in the plane.
+    Labels (``0.0``/``1.0``):
+
+    * ``"circle"``: 1 inside the circle of radius :math:`\sqrt{2\ln 2}` (the median radius of the Gaussian);
+    * ``"xor"``: 1 where :math:`x_1 x_2 > 0`.
+
+    Each split holds exactly half of each class (rejection sampling). Returns a :class:`Dataset` with
+    ``x_* (n, 3) float32``; train and test points are independent draws from the same law.
+    """
+    if kind not in TOY_KINDS:
+        raise ValueError(f"kind must be one of {TOY_KINDS}, got {kind!r}")
+    for name, n in (("n_train", n_train), ("n_test", n_test)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 2 or n % 2:
+            raise ValueError(f"{name} must be an even integer >= 2, got {n!r}")
+    rng = np.random.default_rng(seed)
+
+    def label(p: np.ndarray) -> np.ndarray:
+        if kind == "circle":
+            return np.sum(p**2, axis=1) < 2 * np.log(2)
+        return p[:, 0] * p[:, 1] > 0
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        parts = []
+        for c in (0, 1):  # each class has probability 1/2, so a few rounds of 2n draws suffice
+            got = np.empty((0, 2))
+            while len(got) < n // 2:
+                p = rng.standard_normal((2 * n, 2))
+                got = np.concatenate([got, p[label(p) == c]])
+            parts.append(got[: n // 2])
+        order = rng.permutation(n)
+        points = np.concatenate(parts)[order]
+        y = np.repeat([0.0, 1.0], n // 2)[order]
+        x = np.concatenate([points, np.ones((n, 1))], axis=1)
+        return x.astype(np.float32), y.astype(np.float32)
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    return Dataset(x_train, y_train, x_test, y_test)
