@@ -23,6 +23,11 @@ reference code's RMSProp table for MF, NTK and intermediate).
 
 Exponents are ordinary JAX leaves: a :class:`Scaling` can be traced, stacked and vmapped, so a sweep over
 exponents compiles once. The optimiser is static metadata.
+
+The second half is the general framework of Golikov (2020) for one hidden layer: the three exponents of
+:func:`exponents` (logits at init, kernel at init, per-neuron step), the stability band
+:math:`-\tfrac12 \le q_h \le 0`, the 13 limit models of :data:`LIMIT_MODELS` with the properties P1-P3 they
+keep (:func:`classify`), and the dictionary to Yang & Hu's abc-parametrisations (:func:`to_abc`).
 """
 
 from __future__ import annotations
@@ -189,3 +194,199 @@ def hyperparams(s: Scaling, width: int, *, ref_width: int = REF_WIDTH, ref_lr: f
     factor = rho ** (s.q_sigma + 0.5)
     sigma = rho**s.q_sigma / np.float32(math.sqrt(3 * ref_width))
     return HyperParams(factor, sigma, ref_lr * rho**s.q_w, ref_lr * rho**s.q_v, ref_lr * rho**s.q_a)
+
+
+# --- The general framework: three exponents, the stability band, 13 limit models, abc-parametrisations ---
+
+REGIMES = ("stable", "diverges", "stagnates")
+EDGES = ("top", "inside", "bottom")  # q_h = 0, -1/2 < q_h < 0, q_h = -1/2
+
+
+class Exponents(NamedTuple):
+    r"""Width exponents of a one-hidden-layer scaling, from power counting in hat variables.
+
+    With per-layer hat exponents :math:`\tilde q_l` (``l = w`` input, ``a`` output):
+
+    * ``q_0`` :math:`= q_\sigma + \tfrac12`: logits at init (CLT over :math:`d` incoherent terms);
+    * ``q_K_l`` :math:`= 1 + 2q_\sigma + \tilde q_l`: layer ``l``'s share of the learning-rate-weighted
+      kernel at init (:math:`d` coherent terms), i.e. of the first-step logit change;
+    * ``q_h_l`` :math:`= q_\sigma + \tilde q_l`: one step's move of a neuron's hat weights in layer ``l``;
+    * ``q_K``, ``q_h``: the larger of the two layers'. Always ``q_K = q_h + q_0 + 1/2``.
+
+    The same formulas hold for RMSProp in the hat coordinates of :func:`to_hat` (derived in the book's
+    chapter on the framework), with ``q_K`` read as the exponent of the first-step logit change.
+    """
+
+    q_0: float
+    q_K: float
+    q_h: float
+    q_K_w: float
+    q_K_a: float
+    q_h_w: float
+    q_h_a: float
+
+
+def exponents(s: Scaling) -> Exponents:
+    """The :class:`Exponents` of a scaling; works on concrete, stacked (numpy) or traced (jax) leaves."""
+    q_sigma, q_tilde_a, q_tilde_w = to_hat(s)
+    vmax = jnp.maximum if any(isinstance(v, jax.Array) for v in (q_tilde_a, q_tilde_w)) else np.maximum
+    q_k_w, q_k_a = 1 + 2 * q_sigma + q_tilde_w, 1 + 2 * q_sigma + q_tilde_a
+    q_h_w, q_h_a = q_sigma + q_tilde_w, q_sigma + q_tilde_a
+    return Exponents(q_sigma + 0.5, vmax(q_k_w, q_k_a), vmax(q_h_w, q_h_a), q_k_w, q_k_a, q_h_w, q_h_a)
+
+
+class LimitModel(NamedTuple):
+    """One of the finitely many limit models of the band: a cell of the symmetric ``(q_sigma, q_tilde)`` plane.
+
+    Attributes:
+      number: 1..13, in the order of the reference code's test list.
+      name: short name (the papers' and the code's where they have one).
+      examples: ``(q_sigma, q_tilde)`` points of the cell used by the reference code (the first is the main one).
+      signature: ``(sign q_0, sign q_K, edge)`` with ``edge`` in ``EDGES``; it identifies the cell.
+      summary: what the limit dynamics look like.
+    """
+
+    number: int
+    name: str
+    examples: tuple[tuple[float, float], ...]
+    signature: tuple[int, int, str]
+    summary: str
+
+
+LIMIT_MODELS = tuple(
+    LimitModel(*row)
+    for row in (
+        (1, "MF", ((-1.0, 1.0),), (-1, 0, "top"), "zero start; O(1) kernel that evolves (mean-field dynamics)"),
+        (2, "NTK", ((-0.5, 0.0),), (0, 0, "bottom"), "GP start; O(1) frozen kernel (kernel GD)"),
+        (3, "sym-default", ((-0.5, 0.5),), (0, 1, "top"), "GP start; feature motion with a hard-margin loss"),
+        (4, "intermediate", ((-0.75, 0.5),), (-1, 0, "inside"), "zero start; O(1) frozen kernel (kernel GD from 0)"),
+        (5, "NTK/sym-default edge", ((-0.5, 0.25),), (0, 1, "inside"), "GP start; frozen kernel, hard margin"),
+        (6, "sym-default/MF edge", ((-0.75, 0.75),), (-1, 1, "top"), "zero start; feature motion, hard margin"),
+        (7, "post-MF", ((-1.5, 1.5), (-10.0, 10.0)), (-1, -1, "top"), "zero start; feature motion, linear loss"),
+        (8, "pre-sym-default", ((0.0, 0.0), (10.0, -10.0)), (1, 1, "top"), "sign of the GP start; feature motion"),
+        (9, "post-NTK", ((-1.0, 0.5), (-10.0, 9.5)), (-1, -1, "bottom"), "GP start; frozen kernel, linear loss"),
+        (10, "pre-NTK", ((0.0, -0.5), (10.0, -10.5)), (1, 1, "bottom"), "GP start; frozen kernel, hard margin"),
+        (11, "MF/NTK/sym-default triangle", ((-0.66, 0.5),), (-1, 1, "inside"), "zero start; frozen, hard margin"),
+        (12, "post-MF/NTK", ((-1.0, 0.75), (-10.0, 9.75)), (-1, -1, "inside"), "zero start; frozen, linear loss"),
+        (13, "pre-NTK/sym-default", ((0.0, -0.25), (10.0, -10.25)), (1, 1, "inside"), "GP start; frozen, hard margin"),
+    )
+)
+
+
+class Properties(NamedTuple):
+    """Properties of a finite net that a limit keeps: P1 O(1) random logits at init (``q_0 = 0``), P2 an O(1)
+    kernel at init (``q_K = 0``), P3 a kernel that moves by O(1) relative to itself (``q_h = 0``)."""
+
+    p1: bool
+    p2: bool
+    p3: bool
+
+
+class Classification(NamedTuple):
+    """Where a scaling sits in the framework.
+
+    Attributes:
+      exponents: its :class:`Exponents`.
+      regime: ``"diverges"`` (``q_h > 0``: hat weights blow up), ``"stagnates"`` (``q_h < -1/2``: the learned
+        logit is negligible next to the initial one) or ``"stable"`` (the band ``-1/2 <= q_h <= 0``).
+      symmetric: whether ``q_tilde_a == q_tilde_w`` (the plane in which the 13 limit models are derived).
+      model: the :class:`LimitModel` of a stable symmetric scaling, else ``None``.
+      properties: its :class:`Properties` (``None`` where ``model`` is).
+    """
+
+    exponents: Exponents
+    regime: str
+    symmetric: bool
+    model: LimitModel | None
+    properties: Properties | None
+
+
+def _sign(x: float, atol: float) -> int:
+    return 0 if abs(x) <= atol else (1 if x > 0 else -1)
+
+
+def classify(s: Scaling, *, atol: float = 1e-9) -> Classification:
+    """Regime, limit model and properties of one scaling with concrete exponents; ``atol`` decides equalities."""
+    if not (isinstance(atol, numbers.Real) and 0 <= atol < 0.01):
+        raise ValueError(f"atol must be a number in [0, 0.01), got {atol!r}")
+    try:
+        e = Exponents(*(float(v) for v in exponents(s)))
+    except TypeError:
+        raise ValueError("s must be one concrete scaling (index a stacked one; tracers cannot be classified)") from None
+    regime = "diverges" if e.q_h > atol else "stagnates" if e.q_h < -0.5 - atol else "stable"
+    symmetric = abs(e.q_h_w - e.q_h_a) <= atol
+    if regime != "stable" or not symmetric:
+        return Classification(e, regime, symmetric, None, None)
+    edge = "top" if e.q_h >= -atol else "bottom" if e.q_h <= -0.5 + atol else "inside"
+    s_0 = _sign(e.q_0, atol)
+    # In the band q_K = q_0 + (q_h + 1/2): its sign is forced except for q_0 < 0 off the bottom edge. Using the
+    # forced value keeps the signature consistent when atol blurs near-equalities.
+    s_k = _sign(e.q_K, atol) if s_0 < 0 and edge != "bottom" else s_0 if edge == "bottom" else 1
+    signature = (s_0, s_k, edge)
+    model = next(m for m in LIMIT_MODELS if m.signature == signature)  # the 13 signatures are exhaustive
+    return Classification(e, regime, symmetric, model, Properties(*(x == 0 for x in signature[:2]), edge == "top"))
+
+
+class ABC(NamedTuple):
+    r"""An abc-parametrisation of a one-hidden-layer net (Yang & Hu, 2021), width :math:`n = d`.
+
+    Layer :math:`l` (1 input, 2 output) is :math:`W^l = n^{-a_l} w^l` with trained :math:`w^l_{ij}` of std
+    :math:`n^{-b_l}`, and SGD's learning rate is :math:`\eta\, n^{-c}`. ``a = (a_1, a_2)``, ``b = (b_1, b_2)``.
+    """
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    c: float
+
+
+#: Yang & Hu's named parametrisations for one hidden layer (their Table 1); "SP" is SP with an O(1) lr.
+ABC_PRESETS = {
+    "SP": ABC((0.0, 0.0), (0.0, 0.5), 0.0),
+    "SP (lr 1/n)": ABC((0.0, 0.0), (0.0, 0.5), 1.0),
+    "NTP": ABC((0.0, 0.5), (0.0, 0.0), 0.0),
+    "MFP": ABC((0.0, 1.0), (0.0, 0.0), -1.0),
+    "muP": ABC((-0.5, 0.5), (0.5, 0.5), 0.0),
+}
+
+
+def to_abc(s: Scaling, *, theta: float = 0.0) -> ABC:
+    r"""The abc-parametrisation of a GD scaling: :math:`q_\sigma = -(a_2+b_2)`, :math:`q_a = -(c+2a_2)`,
+    :math:`q_w = -(c+2a_1)`, :math:`a_1+b_1 = 0`.
+
+    abc-parametrisations are defined up to :math:`(a_l, b_l, c) \to (a_l+\theta, b_l-\theta, c-2\theta)`, which
+    leaves SGD unchanged; ``theta = 0`` is the representative with :math:`a_1 = 0`.
+    """
+    if s.optimizer != "gd":
+        raise ValueError(f"optimizer must be 'gd' for the abc mapping (SGD learning rates), got {s.optimizer!r}")
+    _check_finite("theta", theta)
+    c = -s.q_w - 2 * theta
+    a_2 = (-s.q_a - c) / 2
+    return ABC((theta, a_2), (-theta, -s.q_sigma - a_2), c)
+
+
+def from_abc(p: ABC) -> Scaling:
+    """The GD scaling of an abc-parametrisation whose input layer has a width-independent init (``a_1 + b_1 = 0``)."""
+    (a_1, a_2), (b_1, b_2), c = p
+    if abs(a_1 + b_1) > 1e-12:
+        raise ValueError(f"p must have a_1 + b_1 = 0 (input init independent of width), got {a_1 + b_1!r}")
+    return from_raw(-(a_2 + b_2), -(c + 2 * a_2), -(c + 2 * a_1))
+
+
+def tp4_r(p: ABC) -> float:
+    r"""Yang & Hu's :math:`r = \min(a_2+b_2,\, 2a_2+c) + c - 1 + (2a_1 + 1)` for one hidden layer."""
+    (a_1, a_2), (_, b_2), c = p
+    return min(a_2 + b_2, 2 * a_2 + c) + c + 2 * a_1
+
+
+def tp4_stable(p: ABC, *, atol: float = 1e-9) -> bool:
+    """Yang & Hu's stability conditions for one hidden layer (their Theorem 3.3)."""
+    (a_1, a_2), (b_1, b_2), c = p
+    r = tp4_r(p)
+    conditions = (abs(a_1 + b_1), 0.5 - (a_2 + b_2), -r, 1 - (2 * a_2 + c), 1 - (a_2 + b_2 + r))
+    return all(v <= atol for v in conditions)
+
+
+def tp4_nontrivial(p: ABC, *, atol: float = 1e-9) -> bool:
+    """Non-trivial in Yang & Hu's sense: ``a_2 + b_2 + r = 1`` or ``2 a_2 + c = 1``."""
+    (_, a_2), (_, b_2), c = p
+    return abs(a_2 + b_2 + tp4_r(p) - 1) <= atol or abs(2 * a_2 + c - 1) <= atol

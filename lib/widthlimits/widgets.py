@@ -1,0 +1,234 @@
+r"""Parameter sliders over precomputed results: live ipywidgets in a kernel, a static slider in the HTML book.
+
+A chapter describes an interactive figure by two things:
+
+* ``draw(fig, **params)``: draws on an empty :class:`matplotlib.figure.Figure` from data computed *beforehand*
+  (a cached :func:`widthlimits.experiments.sweep` over the whole grid, for example). It must only draw on ``fig``
+  (no ``pyplot``), so frames can be rendered off screen and in a background thread;
+* ``grid``: the values each parameter can take, ``{"q_sigma": (-1.0, -0.75, ...), "optimizer": ("gd", "rmsprop")}``.
+  Numeric parameters get a slider, the others toggle buttons.
+
+:class:`Explorer` turns them into
+
+* :meth:`Explorer.live`: ipywidgets controls above an image of the figure. Rendered frames are memoised, and
+  the first move starts a background thread that renders every other grid point (nearest first), so a move to
+  a rendered frame only swaps bytes. Nothing is pre-rendered unless someone moves a control, so executing a
+  notebook headless (nbmake, the book build) costs one frame;
+* :meth:`Explorer.static`: a self-contained HTML slider along a path of grid points: the frames are inlined as
+  PNG data URIs and a few lines of inline JavaScript swap them. It needs no kernel and no network.
+
+**How the two share a page** (the book's convention). The live cell comes first and is tagged
+``remove-output``; the static cell follows it. The built HTML has no kernel: saved widget state would show a
+slider that cannot redraw (and would need the widget JavaScript from a CDN), so HTML readers get only the
+static slider. In Jupyter or Colab both appear: the live controls reach every grid point, the static slider
+below them follows the chosen path.
+
+    ex = widgets.Explorer(draw, {"q_sigma": qs, "q_tilde": qt}, defaults={"q_sigma": -1.0, "q_tilde": 1.0})
+    ex.live()                      # cell tagged remove-output
+    ex.static(widgets.path(...))   # next cell
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+import numbers
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+Params = dict[str, Any]
+_SERIAL = itertools.count()  # distinguishes identical static sliders on one page
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+class Explorer:
+    """A figure that depends on a few parameters, each taking values on a finite grid.
+
+    Args:
+      draw: ``draw(fig, **params)`` draws the figure for one grid point on an empty ``Figure``.
+      grid: parameter name -> the values it can take (non-empty; numbers get a slider, anything else buttons).
+      defaults: the point shown first (default: the first value of each parameter).
+      figsize: figure size in inches.
+      dpi: resolution of the rendered frames (72 keeps a frame near 30-60 KB).
+      labels: parameter name -> label shown next to its control and in the static slider's caption.
+    """
+
+    def __init__(
+        self,
+        draw: Callable[..., None],
+        grid: Mapping[str, Sequence],
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        figsize: tuple[float, float] = (10.0, 3.4),
+        dpi: int = 72,
+        labels: Mapping[str, str] | None = None,
+    ):
+        if not callable(draw):
+            raise ValueError(f"draw must be callable as draw(fig, **params), got {draw!r}")
+        if not grid or any(len(v) == 0 for v in grid.values()):
+            raise ValueError("grid must map at least one parameter name to a non-empty sequence of values")
+        if not (isinstance(dpi, int) and 10 <= dpi <= 300):
+            raise ValueError(f"dpi must be an integer in [10, 300], got {dpi!r}")
+        self.draw, self.figsize, self.dpi = draw, tuple(figsize), dpi
+        self.grid = {name: tuple(values) for name, values in grid.items()}
+        self.labels = {name: name for name in self.grid} | dict(labels or {})
+        self.defaults = {name: values[0] for name, values in self.grid.items()} | dict(defaults or {})
+        self._check(self.defaults, "defaults")
+        self._frames: dict[tuple, bytes] = {}
+        self._lock = threading.Lock()
+        self._prerender: threading.Thread | None = None
+
+    def _check(self, params: Mapping[str, Any], what: str = "params") -> tuple:
+        if set(params) != set(self.grid):
+            raise ValueError(f"{what} must set exactly the parameters {sorted(self.grid)}, got {sorted(params)}")
+        for name, value in params.items():
+            if value not in self.grid[name]:
+                raise ValueError(f"{what}[{name!r}] must be one of {self.grid[name]}, got {value!r}")
+        return tuple(params[name] for name in self.grid)
+
+    def points(self) -> list[Params]:
+        """Every grid point, as a parameter dict."""
+        return [dict(zip(self.grid, values)) for values in itertools.product(*self.grid.values())]
+
+    def render(self, **params) -> bytes:
+        """The PNG of one grid point, drawn once and then memoised (thread-safe)."""
+        key = self._check(params)
+        frame = self._frames.get(key)  # lock-free fast path: a drawn frame never waits for a background render
+        if frame is not None:
+            return frame
+        with self._lock:
+            if key not in self._frames:
+                fig = Figure(figsize=self.figsize)
+                FigureCanvasAgg(fig)
+                self.draw(fig, **params)
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=self.dpi)
+                self._frames[key] = buf.getvalue()
+            return self._frames[key]
+
+    def _render_all(self, around: Params) -> None:
+        """Render every grid point, nearest (in grid steps) to ``around`` first."""
+        index = {name: values.index(around[name]) for name, values in self.grid.items()}
+
+        def steps(p: Params) -> int:
+            return sum(abs(self.grid[n].index(p[n]) - index[n]) for n in self.grid)
+
+        for p in sorted(self.points(), key=steps):
+            self.render(**p)
+
+    def live(self):
+        """ipywidgets controls and the figure; a move shows the memoised frame or renders it."""
+        import ipywidgets as W
+
+        controls = {}
+        for name, values in self.grid.items():
+            if all(_is_number(v) for v in values):
+                controls[name] = W.SelectionSlider(
+                    options=[(f"{v:g}", v) for v in values],
+                    value=self.defaults[name],
+                    description=self.labels[name],
+                    continuous_update=True,
+                    style={"description_width": "initial"},
+                )
+            else:
+                controls[name] = W.ToggleButtons(
+                    options=[(str(v), v) for v in values], value=self.defaults[name], description=self.labels[name]
+                )
+        image = W.Image(value=self.render(**self.defaults), format="png")
+        status = W.HTML()
+
+        def update(_change=None) -> None:
+            params = {name: c.value for name, c in controls.items()}
+            start = time.perf_counter()
+            image.value = self.render(**params)
+            status.value = f"<small>frame shown in {1000 * (time.perf_counter() - start):.0f} ms</small>"
+            if self._prerender is None:  # the first move: render the rest of the grid in the background
+                self._prerender = threading.Thread(target=self._render_all, args=(params,), daemon=True)
+                self._prerender.start()
+
+        for c in controls.values():
+            c.observe(update, names="value")
+        return W.VBox([W.HBox(list(controls.values())), image, status])
+
+    def move_ms(self, path: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Wall-clock milliseconds to produce each frame along ``path`` (memoised frames cost only a lookup)."""
+        times = []
+        for params in path:
+            start = time.perf_counter()
+            self.render(**params)
+            times.append(1000 * (time.perf_counter() - start))
+        return np.array(times)
+
+    def static(self, path: Sequence[Mapping[str, Any]], *, start: int = 0):
+        """A self-contained HTML slider over the frames of ``path`` (grid points), for pages without a kernel."""
+        from IPython.display import HTML
+
+        path = [dict(p) for p in path]
+        if not path:
+            raise ValueError("path must hold at least one grid point")
+        if not (isinstance(start, int) and 0 <= start < len(path)):
+            raise ValueError(f"start must be an index in [0, {len(path) - 1}], got {start!r}")
+        frames = ["data:image/png;base64," + base64.b64encode(self.render(**p)).decode() for p in path]
+        captions = [", ".join(f"{self.labels[n]} = {_fmt(v)}" for n, v in p.items()) for p in path]
+        uid = "wl" + hashlib.sha256(json.dumps([captions, next(_SERIAL)]).encode()).hexdigest()[:12]
+        script = (
+            f"(function(){{var f={json.dumps(frames)},c={json.dumps(captions)};"
+            f"var r=document.getElementById('{uid}-r'),i=document.getElementById('{uid}-i'),"
+            f"t=document.getElementById('{uid}-t');"
+            "r.oninput=function(){i.src=f[r.value];t.textContent=c[r.value];};})();"
+        )
+        return HTML(
+            f'<div id="{uid}" style="max-width:100%">'
+            f'<img id="{uid}-i" src="{frames[start]}" style="max-width:100%" alt="{html.escape(captions[start])}"/>'
+            f'<div style="display:flex;align-items:center;gap:1em;font-size:0.9em">'
+            f'<input id="{uid}-r" type="range" min="0" max="{len(path) - 1}" value="{start}" step="1" '
+            f'style="flex:0 0 45%" aria-label="frame"/><span id="{uid}-t">{html.escape(captions[start])}</span></div>'
+            f"<script>{script}</script></div>"
+        )
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if _is_number(v) else str(v)
+
+
+def path(grid: Mapping[str, Sequence], waypoints: Sequence[Mapping[str, Any]]) -> list[Params]:
+    """Grid points along straight lines (in grid-index space) through ``waypoints``, without repeats.
+
+    Consecutive waypoints are joined by the points of the grid nearest to the segment between them, one grid
+    step at a time along the parameter that changes most: a 1-D route through a 2-D plane for :meth:`static`.
+    Non-numeric parameters must be constant between consecutive waypoints or change in one jump.
+    """
+    grid = {name: tuple(values) for name, values in grid.items()}
+    if len(waypoints) < 1:
+        raise ValueError("waypoints must hold at least one grid point")
+    idx = []
+    for w in waypoints:
+        if set(w) != set(grid):
+            raise ValueError(f"each waypoint must set exactly the parameters {sorted(grid)}, got {sorted(w)}")
+        for name, value in w.items():
+            if value not in grid[name]:
+                raise ValueError(f"waypoint value {name}={value!r} must be one of {grid[name]}")
+        idx.append(np.array([grid[n].index(w[n]) for n in grid]))
+    out = [idx[0]]
+    for a, b in itertools.pairwise(idx):
+        n = int(np.abs(b - a).max())
+        out += [np.rint(a + (b - a) * k / n).astype(int) for k in range(1, n + 1)]
+    points = []
+    for i in out:
+        p = {name: grid[name][int(k)] for name, k in zip(grid, i)}
+        if not points or p != points[-1]:
+            points.append(p)
+    return points
