@@ -141,3 +141,31 @@ def test_bad_arguments():
 def test_clear_cache(private_cache):
     E.sweep(MLP, [16], {"MF": S.preset("mf")}, toy_data(), seeds=[0], n_steps=1, progress=False)
     assert E.clear_cache() == 1 and list(private_cache.glob("*.npz")) == []
+
+
+def test_gram_sweep_groups_seeds_in_memory_bounded_chunks(monkeypatch):
+    """Seed-major regrouping, shared draws and padded chunks give back exactly the single runs, in order."""
+    rng = np.random.default_rng(2)
+    data = Dataset(
+        rng.normal(size=(12, 30)).astype(np.float32),
+        np.tile([0.0, 1.0], 6).astype(np.float32),
+        rng.normal(size=(6, 30)).astype(np.float32),
+        np.tile([0.0, 1.0], 3).astype(np.float32),
+    )
+    mlp, width = M.MLP(n_in=30), 32
+    fams = {"MF": S.preset("mf"), "NTK": S.preset("ntk"), "int": S.preset("intermediate")}
+    run, draw = 4 * width * 4.5 * 18, 4 * width * 2 * 30  # the memory model of _gram_chunking
+    monkeypatch.setattr(E, "MAX_GRAM_BATCH_BYTES", 3 * run + draw + 1)  # 3 runs sharing a draw fit, 6 do not
+    assert E._gram_chunking(mlp, width, data, 18, 6) == (3, 3)
+    calls = []
+    real = T.train_runs
+    monkeypatch.setattr(T, "train_runs", lambda *a, **k: calls.append(k.get("runs_per_key")) or real(*a, **k))
+    sw = E.sweep(mlp, [width], fams, data, seeds=[5, 1, 3], ref_lrs=[0.02, 0.1], n_steps=3, progress=False)
+    assert calls == [3] * 6 and sw.history.test_loss.shape == (1, 3, 2, 3, 4)  # 18 runs in chunks of 3
+    monkeypatch.setattr(T, "train_runs", real)
+    for name, lr, seed in [("MF", 0.1, 5), ("int", 0.02, 3), ("NTK", 0.1, 1)]:
+        one = T.train(mlp, width, fams[name], data, key=__import__("jax").random.PRNGKey(seed), ref_lr=lr, n_steps=3)
+        got = sw.get(width=width, family=name, lr=lr).test_logits[sw.seeds.index(seed)]
+        np.testing.assert_allclose(got, one.test_logits, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="precision"):
+        E.sweep(mlp, [width], fams, data, seeds=[0], n_steps=1, precision="fast")

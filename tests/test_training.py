@@ -208,3 +208,90 @@ def test_preactivation_record(engine):
     h1 = np.asarray(data.x_test) @ np.asarray(p0["w"]).T
     assert hist.preact_rms.shape == (3, 1)
     assert float(hist.preact_rms[0, 0]) == pytest.approx(np.sqrt(np.mean(h1**2)), rel=1e-5)
+
+
+def _rounded(m, bits):
+    """Round to ``bits`` explicit mantissa bits (TF32 keeps 10, bfloat16 7): a model of reduced-precision matmuls."""
+    if bits is None:
+        return m
+    mant, ex = np.frexp(m)
+    return np.ldexp(np.round(mant * 2.0 ** (bits + 1)) / 2.0 ** (bits + 1), ex)
+
+
+def numpy_gd_losses(w, a, data, lr_w, lr_a, n_steps, bits=None, slope=0.1):
+    """Train and test losses ``(T+1, 2)`` of full-batch GD in float64, matmul operands rounded to ``bits``."""
+    x, y, xt, yt = (np.asarray(v, np.float64) for v in data)
+
+    def mm(u, v):
+        return _rounded(u, bits) @ _rounded(v, bits)
+
+    out = []
+    for _ in range(n_steps + 1):
+        z, zt = mm(x, w.T), mm(xt, w.T)
+        phi = np.where(z > 0, z, slope * z)
+        f, ft = mm(phi, a[:, None])[:, 0], mm(np.where(zt > 0, zt, slope * zt), a[:, None])[:, 0]
+        out.append([np.mean(np.logaddexp(0, -(2 * y - 1) * f)), np.mean(np.logaddexp(0, -(2 * yt - 1) * ft))])
+        g = -(2 * y - 1) / (1 + np.exp((2 * y - 1) * f)) / len(x)
+        a, w = (
+            a - lr_a * mm(phi.T, g[:, None])[:, 0],
+            w - lr_w * mm(((np.where(z > 0, 1.0, slope) * g[:, None]) * a).T, x),
+        )
+    return np.array(out)
+
+
+FP32_TOL, TF32_TOL = 2e-5, 1e-3
+
+
+@pytest.mark.parametrize("name", ["mf", "ntk"])
+def test_matmul_precision_against_float64(name):
+    """Full float32 ("highest", the default) tracks float64 GD within FP32_TOL over 30 steps on CIFAR2 inputs.
+
+    A float64 model of TF32 matmuls (10-bit mantissas) drifts by ~7e-5, more than FP32_TOL, so the first check
+    would catch a silent fall-back to TF32; TF32_TOL bounds what ``precision="default"`` may do on a GPU (on
+    CPU every precision is float32, and the two runs are identical).
+    """
+    from widthlimits import data as D
+
+    ds, mlp, width, key = D.load_cifar2(128, 64), M.MLP(), 512, KEY
+    s = S.preset(name)
+    hp, p0 = S.hyperparams(s, width), M.init(mlp, width, s, key=key)
+    args = (np.asarray(p0["w"], np.float64), np.asarray(p0["a"], np.float64), ds, float(hp.lr_w), float(hp.lr_a), 30)
+    ref, tf32 = numpy_gd_losses(*args), numpy_gd_losses(*args, bits=10)
+    runs = {}
+    for engine in ["gram", "direct"]:
+        for precision in ["highest", "default"]:
+            h = T.train(mlp, width, s, ds, key=key, n_steps=30, engine=engine, precision=precision)
+            runs[engine, precision] = np.stack([h.train_loss, h.test_loss], axis=1)
+    assert FP32_TOL < np.abs(tf32 - ref).max() < TF32_TOL
+    for (engine, precision), losses in runs.items():
+        err = np.abs(losses - ref).max()
+        assert err < (FP32_TOL if precision == "highest" else TF32_TOL), (engine, precision, err)
+    if jax.default_backend() == "cpu":
+        np.testing.assert_array_equal(runs["gram", "highest"], runs["gram", "default"])
+    with pytest.raises(ValueError, match="precision must be"):
+        T.train(mlp, width, s, ds, key=key, n_steps=1, precision="tf32")
+
+
+@pytest.mark.parametrize("engine", ["direct", "gram"])
+def test_runs_sharing_a_key_equal_separate_runs(engine):
+    """runs_per_key=3 computes one initial draw per group; results equal runs drawn one by one."""
+    rng = np.random.default_rng(1)
+    data = Dataset(
+        rng.normal(size=(16, 40)).astype(np.float32),
+        (rng.random(16) > 0.5).astype(np.float32),
+        rng.normal(size=(8, 40)).astype(np.float32),
+        (rng.random(8) > 0.5).astype(np.float32),
+    )
+    mlp, names, seeds = M.MLP(n_in=40), ["mf", "ntk", "intermediate"], [4, 7]
+    runs = T.Run(
+        S.stack([S.preset(n) for _ in seeds for n in names]),
+        jnp.full(6, 0.02, jnp.float32),
+        jnp.zeros(6, jnp.float32),
+        jnp.stack([jax.random.PRNGKey(s) for s in seeds for _ in names]),
+    )
+    shared = T.train_runs(mlp, 64, runs, data, n_steps=5, engine=engine, runs_per_key=3)
+    for i, (seed, name) in enumerate((s, n) for s in seeds for n in names):
+        one = T.train(mlp, 64, S.preset(name), data, key=jax.random.PRNGKey(seed), n_steps=5, engine=engine)
+        np.testing.assert_allclose(shared.test_logits[i], one.test_logits, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="runs_per_key"):
+        T.train_runs(mlp, 64, runs, data, n_steps=1, runs_per_key=4)

@@ -15,8 +15,10 @@ import hashlib
 import io
 import json
 import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,8 +30,11 @@ from tqdm import tqdm
 from widthlimits import data as data_mod
 from widthlimits import models, scalings, training
 
-#: Upper bound on ``batch x width x n_in`` floats of input-layer weights held at once (about 1 GB).
+#: Upper bound on ``batch x width x n_in`` floats of input-layer weights held at once by the direct engine
+#: (about 1 GB of weights; the engine's working memory is a few times that).
 MAX_BATCH_FLOATS = 2**28
+#: Upper bound on the working memory of one batch of the Gram engine, by the model of :func:`_gram_chunking`.
+MAX_GRAM_BATCH_BYTES = 10 * 2**30
 _CODE_MODULES = ("data", "scalings", "models", "training", "experiments")
 
 
@@ -59,6 +64,9 @@ class Sweep:
     seeds: tuple[int, ...]
     n_steps: int
     history: training.History
+    #: Wall-clock seconds spent on each width (near zero where it came from the cache) and whether it did.
+    seconds: tuple[float, ...] = dataclasses.field(default=(), compare=False)
+    cached: tuple[bool, ...] = dataclasses.field(default=(), compare=False)
 
     def get(self, *, width: int | None = None, family: str | None = None, lr: float | None = None) -> training.History:
         """The history with the named axes indexed away (``None`` keeps an axis)."""
@@ -120,10 +128,39 @@ def _as_family(value: Family | scalings.Scaling) -> Family:
     raise ValueError(f"families must map names to Family or Scaling objects, got {type(value).__name__}")
 
 
-def _run_width(mlp, width, runs: list[tuple], data, n_steps, n_kernel, ref_width, loss) -> training.History:
-    """Train ``runs`` (tuples of family, lr, seed) at one width, in equal-size vmapped chunks."""
-    chunk = max(1, min(len(runs), MAX_BATCH_FLOATS // (width * (mlp.n_in + width * (mlp.depth - 1) + 1))))
-    padded = runs + runs[: (-len(runs)) % chunk]  # equal chunks: one compilation per width
+def _gram_chunking(mlp, width: int, data, n_runs: int, per_seed: int) -> tuple[int, int]:
+    """``(chunk, runs_per_key)`` for the Gram engine within ``MAX_GRAM_BATCH_BYTES``.
+
+    Memory model (float32, measured with XLA's memory analysis): about ``4.5 (n + n_test)`` floats per hidden
+    unit and run (state, projected init, pre-activations, gradient), plus ``2 n_in`` per unit and initial draw
+    (the draw and its random bits). Runs of one seed share their draw when a whole group fits.
+    """
+    run_bytes = 4 * width * 4.5 * (data.x_train.shape[0] + data.x_test.shape[0])
+    key_bytes = 4 * width * 2 * mlp.n_in
+    fits = [
+        g for g in range(1, per_seed + 1) if per_seed % g == 0 and g * run_bytes + key_bytes <= MAX_GRAM_BATCH_BYTES
+    ]
+    per_key = max(fits, default=1)
+    groups = max(1, int(MAX_GRAM_BATCH_BYTES // (per_key * run_bytes + key_bytes)))
+    return min(n_runs, groups * per_key), per_key
+
+
+def _run_width(mlp, width, runs: list[tuple], data, n_steps, n_kernel, ref_width, loss, engine, precision, bar):
+    """Train ``runs`` (tuples of family, lr, seed) at one width, in equal-size vmapped chunks.
+
+    With the Gram engine the runs are regrouped seed by seed, so that the families of one seed share one
+    initial draw and its projection onto the data (``runs_per_key``); results come back in the given order.
+    """
+    seeds = sorted({seed for _, _, seed in runs})
+    order = sorted(range(len(runs)), key=lambda i: seeds.index(runs[i][2]))  # stable: seed-major
+    per_seed = len(runs) // len(seeds)
+    if engine == "gram" and all(sum(r[2] == s for r in runs) == per_seed for s in seeds):
+        chunk, per_key = _gram_chunking(mlp, width, data, len(runs), per_seed)
+    else:
+        chunk = max(1, min(len(runs), MAX_BATCH_FLOATS // (width * (mlp.n_in + width * (mlp.depth - 1) + 1))))
+        per_key = 1
+    ordered = [runs[i] for i in order]
+    padded = ordered + ordered[: (-len(ordered)) % chunk]  # equal chunks (whole groups): one compilation per width
     out = []
     for start in range(0, len(padded), chunk):
         part = padded[start : start + chunk]
@@ -134,10 +171,23 @@ def _run_width(mlp, width, runs: list[tuple], data, n_steps, n_kernel, ref_width
             jnp.stack([jax.random.PRNGKey(seed) for _, _, seed in part]),
         )
         hist = training.train_runs(
-            mlp, width, batch, data, n_steps=n_steps, n_kernel=n_kernel, ref_width=ref_width, loss=loss
+            mlp,
+            width,
+            batch,
+            data,
+            n_steps=n_steps,
+            n_kernel=n_kernel,
+            ref_width=ref_width,
+            loss=loss,
+            engine=engine,
+            precision=precision,
+            runs_per_key=per_key,
         )
         out.append(jax.tree.map(np.asarray, hist))
-    return jax.tree.map(lambda *xs: np.concatenate(xs)[: len(runs)], *out)
+        bar.update(width * min(len(part), len(ordered) - start))
+    done = jax.tree.map(lambda *xs: np.concatenate(xs)[: len(runs)], *out)
+    inverse = np.argsort(order)
+    return jax.tree.map(lambda a: a[inverse], done)
 
 
 def sweep(
@@ -154,6 +204,8 @@ def sweep(
     loss: str = "logistic",
     cache: bool = True,
     progress: bool = True,
+    engine: str = "auto",
+    precision: str = "highest",
 ) -> Sweep:
     """Train every ``(width, family, ref_lr, seed)`` combination; see :class:`Sweep` for the layout.
 
@@ -168,7 +220,13 @@ def sweep(
       ref_lrs: reference learning rates; ``None`` uses each family's optimiser default (one lr axis entry).
       loss: ``"logistic"`` (the papers') or ``"mse"``.
       cache: read and write the on-disk cache (``$WIDTHLIMITS_CACHE/runs``).
-      progress: show a progress bar on stderr.
+      progress: show a progress bar on stderr (work done, weighted by width, and the time left).
+      engine: ``"auto"``, ``"gram"`` or ``"direct"`` (see :func:`~widthlimits.training.train_runs`).
+      precision: matmul precision, one of :data:`~widthlimits.training.PRECISIONS`; the default
+        ``"highest"`` is full float32 on every backend (a GPU would otherwise use TF32).
+
+    Exponents, learning rates and seeds are traced: each width compiles once (per optimiser), and all its
+    runs go through one vmapped program in as few memory-bounded chunks as possible.
     """
     widths, seeds = tuple(int(w) for w in widths), tuple(int(s) for s in seeds)
     for w in widths:
@@ -179,6 +237,8 @@ def sweep(
         raise ValueError("seeds must hold at least one seed")
     if not isinstance(n_steps, int) or n_steps < 0:
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    if precision not in training.PRECISIONS:
+        raise ValueError(f"precision must be one of {training.PRECISIONS}, got {precision!r}")
     fams = {name: _as_family(f) for name, f in families.items()}
     lrs = (None,) if ref_lrs is None else tuple(float(lr) for lr in ref_lrs)
     runs = [(fam, lr, seed) for fam in fams.values() for lr in lrs for seed in seeds]
@@ -186,8 +246,22 @@ def sweep(
     fp_data, fp_code = data_mod.fingerprint(data), _code_fingerprint()
     root = data_mod.cache_dir() / "runs"
 
+    engines = {
+        opt: training.resolve_engine(mlp, opt, data.x_train.shape[0], engine)
+        for opt in {f.scaling.optimizer for f in fams.values()}
+    }
     per_width = []
-    for width in tqdm(widths, desc="sweep", unit="width", disable=not progress, leave=False):
+    bar = tqdm(
+        total=sum(widths) * len(resolved),
+        disable=not progress,
+        leave=False,
+        desc="sweep",
+        bar_format="{desc}{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+    )
+    seconds, cached = [], []
+    for width in widths:
+        bar.set_description(f"sweep, width {width}")
+        start = time.perf_counter()
         config = dict(
             mlp=dataclasses.asdict(mlp),
             width=width,
@@ -199,25 +273,44 @@ def sweep(
             data=fp_data,
             code=fp_code,
             jax=jax.__version__,
+            engines=engines,
+            precision=precision,
         )
         path = root / f"{_cache_key(config)}.npz"
         hist = _load(path) if cache and path.exists() else None
-        if hist is None:
+        cached.append(hist is not None)
+        if hist is not None:
+            bar.update(width * len(resolved))
+        else:
             by_opt: dict[str, list[int]] = {}
             for i, (fam, _, _) in enumerate(resolved):
                 by_opt.setdefault(fam.scaling.optimizer, []).append(i)
             parts = {}
-            for idx in by_opt.values():
-                part = _run_width(mlp, width, [resolved[i] for i in idx], data, n_steps, n_kernel, ref_width, loss)
+            for opt, idx in by_opt.items():
+                part = _run_width(
+                    mlp,
+                    width,
+                    [resolved[i] for i in idx],
+                    data,
+                    n_steps,
+                    n_kernel,
+                    ref_width,
+                    loss,
+                    engines[opt],
+                    precision,
+                    bar,
+                )
                 parts.update({i: jax.tree.map(lambda a, k=k: a[k], part) for k, i in enumerate(idx)})
             hist = jax.tree.map(lambda *xs: np.stack(xs), *(parts[i] for i in range(len(resolved))))
             if cache:
                 _save(path, hist, config)
         per_width.append(hist)
+        seconds.append(time.perf_counter() - start)
+    bar.close()
 
     shape = (len(fams), len(lrs), len(seeds))
     stacked = jax.tree.map(lambda *xs: np.stack(xs).reshape(len(widths), *shape, *xs[0].shape[1:]), *per_width)
-    result = Sweep(widths, tuple(fams), lrs, seeds, n_steps, stacked)
+    result = Sweep(widths, tuple(fams), lrs, seeds, n_steps, stacked, tuple(seconds), tuple(cached))
     bad = result.diverged()
     if bad:
         shown = ", ".join(
@@ -294,3 +387,39 @@ def clear_cache() -> int:
     for f in files:
         os.remove(f)
     return len(files)
+
+
+def sweep_to_json(sw: Sweep, *, fields: Sequence[str], meta: Mapping, digits: int = 6) -> dict:
+    """A JSON-ready dict of a sweep: its axes, the chosen history ``fields`` (rounded to ``digits`` significant
+    digits) and ``meta`` (command, device, versions, ...). :func:`sweep_from_json` reads it back."""
+    bad = set(fields) - set(training.History._fields)
+    if bad:
+        raise ValueError(f"fields must be History fields {training.History._fields}, got {sorted(bad)}")
+
+    def rounded(a):
+        a = np.asarray(a)
+        return a.tolist() if a.dtype.kind in "iub" else np.vectorize(lambda v: float(f"{v:.{digits}g}"))(a).tolist()
+
+    axes = dict(widths=sw.widths, families=sw.families, ref_lrs=sw.ref_lrs, seeds=sw.seeds, n_steps=sw.n_steps)
+    hist = {f: rounded(getattr(sw.history, f)) for f in (*fields, "nonfinite_step")}
+    return dict(format="widthlimits.sweep/1", meta=dict(meta), axes=axes, history=hist)
+
+
+def sweep_from_json(obj: Mapping) -> tuple[Sweep, dict]:
+    """``(Sweep, meta)`` from :func:`sweep_to_json`'s dict; history fields that were not stored are ``None``."""
+    if obj.get("format") != "widthlimits.sweep/1":
+        raise ValueError(f"obj must be a widthlimits.sweep/1 dict, got format {obj.get('format')!r}")
+    ax, h = obj["axes"], obj["history"]
+    hist = training.History(**{f: np.asarray(h[f]) if f in h else None for f in training.History._fields})
+    sw = Sweep(
+        tuple(ax["widths"]), tuple(ax["families"]), tuple(ax["ref_lrs"]), tuple(ax["seeds"]), ax["n_steps"], hist
+    )
+    return sw, dict(obj["meta"])
+
+
+def load_asset(name: str) -> tuple[Sweep, dict]:
+    """A sweep results file shipped in the package (``widthlimits/_assets/<name>``): ``(Sweep, meta)``."""
+    ref = resources.files("widthlimits") / "_assets" / name
+    if not ref.is_file():
+        raise ValueError(f"name must be a results file in widthlimits/_assets, got {name!r}")
+    return sweep_from_json(json.loads(ref.read_text()))

@@ -125,10 +125,9 @@ def _metrics(loss_fn, f_train, y, f_test, yt) -> dict:
     )
 
 
-def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset):
+def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset, p_ref: models.Params):
     """Any depth, any optimiser: autograd through the full forward pass, optax updates."""
     hp, lr_per_layer = _hyper(run, mlp, width, ref_width)
-    p_ref = models.init_reference(mlp, width, key=run.key)
     p0 = models.rescale(p_ref, hp.init_factor)
     n_hidden = mlp.depth - 1
     opt = optimizer(run.scaling.optimizer, {"w": hp.lr_w, "v": (hp.lr_v,) * n_hidden, "a": hp.lr_a})
@@ -163,46 +162,54 @@ def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Datase
     return (p0, opt.init(p0)), evaluate, update
 
 
-def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset):
-    r"""One hidden layer and GD: :math:`W_k = W_0 + C_k X` exactly, so only :math:`C_k` (``(d, n)``) is stored.
+def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset, init):
+    r"""One hidden layer and GD: :math:`W_k = W_0 + C_k X` exactly, so only :math:`C_k^\top` (``(n, d)``) is stored.
 
-    Pre-activations follow from the Gram matrices, :math:`Z_k = X W_0^\top + (X X^\top) C_k^\top`, and a GD step
-    is :math:`C \leftarrow C - \eta_W M^\top` with :math:`M = \phi'(Z)\odot(e\,a^\top)`: per step
-    :math:`O((n + n_{\text{test}})\, n\, d)` flops instead of :math:`O((2n + n_{\text{test}})\, n_0\, d)`.
+    Train and test pre-activations come from one product with the stacked Gram matrices,
+
+    .. math::
+
+       [Z_k; Z^{\text{test}}_k] = [X; X_{\text{test}}]\, W_0^\top + [X X^\top; X_{\text{test}} X^\top]\, C_k^\top,
+
+    and a GD step is :math:`C^\top \leftarrow C^\top - \eta_W M` with :math:`M = \phi'(Z)\odot(e\,a^\top)`: per step
+    :math:`2 (n + n_{\text{test}})\, n\, d` flops instead of :math:`2 (2n + n_{\text{test}})\, n_0\, d`. Every
+    product is row-major by row-major (no transposed operand), the layout XLA's CPU matmul handles fastest.
+    ``init = (z0_all, a_ref)`` comes from :func:`_draw`.
     """
     hp, lr_per_layer = _hyper(run, mlp, width, ref_width)
-    p_ref = models.init_reference(mlp, width, key=run.key)
-    w0, a_ref = p_ref["w"], p_ref["a"]
+    z0_all, a_ref = init
     a0 = hp.init_factor * a_ref
     x, y, xt, yt = data
-    gram, gram_test = x @ x.T, xt @ x.T  # shared by every run of a vmapped batch
-    z0, zt0 = x @ w0.T, xt @ w0.T
-    off_train = run.init_corrected * (mlp.phi(z0) @ (a_ref - a0))
-    off_test = run.init_corrected * (mlp.phi(zt0) @ (a_ref - a0))
+    n = x.shape[0]
+    gram_all = jnp.concatenate([x, xt]) @ x.T  # (n + n_test, n), shared by every run of a vmapped batch
+    z0 = z0_all[:n]
+    off_all = run.init_corrected * (mlp.phi(z0_all) @ (a_ref - a0))
     xk_sq = jnp.sum(xt[:n_kernel] ** 2, axis=1)
 
     def evaluate(state):
-        c, a = state
-        z, zt = z0 + gram @ c.T, zt0 + gram_test @ c.T
-        f = mlp.phi(z) @ a + off_train
+        ct, a = state
+        z_all = z0_all + gram_all @ ct
+        z, zt = z_all[:n], z_all[n:]
+        f_all = mlp.phi(z_all) @ a + off_all
+        f = f_all[:n]
         e = jax.grad(LOSSES[loss])(f, y)  # (n,) dLoss/df
         phi_z, pullback = jax.vjp(mlp.phi, z)
         (m,) = pullback(e[:, None] * a[None, :])  # phi'(Z) * e a^T, (n, d)
         zk = zt[:n_kernel]
         phi_k, pullback_k = jax.vjp(mlp.phi, zk)
         (delta_k,) = pullback_k(jnp.broadcast_to(a, zk.shape))  # a * phi'(z(x)), (n_kernel, d)
-        row_sq = jnp.sum((z - z0).T * c, axis=1)  # |C_r X|^2 = (C G C^T)_rr, free from Z - Z0 = G C^T
-        obs = _metrics(LOSSES[loss], f, y, mlp.phi(zt) @ a + off_test, yt)
+        row_sq = jnp.sum((z - z0) * ct, axis=0)  # |C_r X|^2 = (C G C^T)_rr, free from Z - Z0 = G C^T
+        obs = _metrics(LOSSES[loss], f, y, f_all[n:], yt)
         obs["preact_rms"] = jnp.sqrt(jnp.mean(zk**2))[None]
         obs["kernel"] = lr_per_layer[:, None] * jnp.stack([jnp.sum(delta_k**2, 1) * xk_sq, jnp.sum(phi_k**2, 1)])
         obs["hat_step"] = jnp.stack([jnp.mean(jnp.sqrt(jnp.maximum(row_sq, 0))), jnp.mean(jnp.abs(a - a0)) / hp.sigma])
-        return obs, (m.T, phi_z.T @ e)
+        return obs, (m, e @ phi_z)
 
     def update(state, grads):
-        (c, a), (g_c, g_a) = state, grads
-        return c - hp.lr_w * g_c, a - hp.lr_a * g_a
+        (ct, a), (g_c, g_a) = state, grads
+        return ct - hp.lr_w * g_c, a - hp.lr_a * g_a
 
-    return (jnp.zeros((width, x.shape[0]), x.dtype), a0), evaluate, update
+    return (jnp.zeros((x.shape[0], width), x.dtype), a0), evaluate, update
 
 
 ENGINES = ("auto", "direct", "gram")
@@ -212,9 +219,21 @@ def _gram_is_exact(mlp: models.MLP, optimizer_name: str) -> bool:
     return mlp.depth == 1 and optimizer_name == "gd"
 
 
-def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run, data: Dataset) -> History:
+def _draw(mlp: models.MLP, width: int, engine: str, key: jax.Array, data: Dataset):
+    """The initial draw of one key: the reference params, or for the Gram engine ``(X_all W_0^T, a_ref)``.
+
+    The projection onto the data is the only product with the input dimension the Gram engine ever computes,
+    so runs that share a key (families of one seed) share it.
+    """
+    p_ref = models.init_reference(mlp, width, key=key)
+    if engine == "direct":
+        return p_ref
+    return jnp.concatenate([data.x_train, data.x_test]) @ p_ref["w"].T, p_ref["a"]
+
+
+def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run, data: Dataset, init) -> History:
     make = _gram_engine if engine == "gram" else _direct_engine
-    state0, evaluate, update = make(mlp, width, n_kernel, ref_width, loss, run, data)
+    state0, evaluate, update = make(mlp, width, n_kernel, ref_width, loss, run, data, init)
 
     def first_bad(bad, obs, k):
         finite = jnp.isfinite(obs["train_loss"]) & jnp.all(jnp.isfinite(obs["test_logits"]))
@@ -225,13 +244,32 @@ def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run,
         obs, grads = evaluate(state)
         return (update(state, grads), first_bad(bad, obs, k)), obs
 
-    (state, bad), trace = jax.lax.scan(step, (state0, jnp.int32(-1)), jnp.arange(n_steps, dtype=jnp.int32))
-    last, _ = evaluate(state)
-    records = {k: jnp.concatenate([trace[k], last[k][None]]) for k in last}
-    return History(**records, nonfinite_step=first_bad(bad, last, n_steps))
+    # T + 1 evaluations in one loop (the last update is discarded): evaluate is traced once, compiles faster.
+    (_, bad), trace = jax.lax.scan(step, (state0, jnp.int32(-1)), jnp.arange(n_steps + 1, dtype=jnp.int32))
+    return History(**trace, nonfinite_step=bad)
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "width", "n_steps", "n_kernel", "ref_width", "engine", "loss"))
+def resolve_engine(mlp: models.MLP, optimizer_name: str, n_train: int, engine: str = "auto") -> str:
+    """The engine ``train_runs`` will use: ``"gram"`` or ``"direct"`` (raises ``ValueError`` where invalid)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    exact = _gram_is_exact(mlp, optimizer_name)
+    if engine == "gram" and not exact:
+        raise ValueError("engine='gram' is exact only for one hidden layer trained with GD")
+    if engine == "auto":  # the Gram engine saves flops only with fewer training points than input dimensions
+        engine = "gram" if exact and n_train < mlp.n_in else "direct"
+    return engine
+
+
+#: Matmul precisions: ``"highest"`` is full float32 on every backend (the default); ``"default"`` lets a GPU use
+#: TF32 (10-bit mantissa) and a TPU bfloat16 passes. On CPU all three are full float32.
+PRECISIONS = ("highest", "high", "default")
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("mlp", "width", "n_steps", "n_kernel", "ref_width", "engine", "loss", "precision", "runs_per_key"),
+)
 def train_runs(
     mlp: models.MLP,
     width: int,
@@ -243,25 +281,40 @@ def train_runs(
     ref_width: int = scalings.REF_WIDTH,
     engine: str = "auto",
     loss: str = "logistic",
+    precision: str = "highest",
+    runs_per_key: int = 1,
 ) -> History:
     """Train a batch of runs (leading axis ``B`` on every leaf of ``runs``); returns a ``History`` with axis ``B``.
 
     Compiles once per ``(mlp, width, n_steps, n_kernel, ref_width, B, optimizer, data shapes)``; exponents,
     learning rates, correction switches and seeds are traced. ``engine="auto"`` uses the exact Gram-matrix
     engine for one hidden layer under GD (several times fewer flops) and the direct engine otherwise.
+
+    Args:
+      precision: matmul precision, one of ``PRECISIONS`` (default full float32 everywhere).
+      runs_per_key: the runs come in consecutive groups of this size that share one initial draw: the key of
+        the first run of each group is used for the whole group, and the draw (and for the Gram engine its
+        projection onto the data) is computed once per group. ``B`` must be a multiple of it.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    engine = resolve_engine(mlp, runs.scaling.optimizer, data.x_train.shape[0], engine)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    exact = _gram_is_exact(mlp, runs.scaling.optimizer)
-    if engine == "gram" and not exact:
-        raise ValueError("engine='gram' is exact only for one hidden layer trained with GD")
-    if engine == "auto":  # the Gram engine saves flops only with fewer training points than input dimensions
-        engine = "gram" if exact and data.x_train.shape[0] < mlp.n_in else "direct"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    n_runs = runs.ref_lr.shape[0]
+    if not isinstance(runs_per_key, int) or runs_per_key < 1 or n_runs % runs_per_key:
+        raise ValueError(f"runs_per_key must be a positive divisor of the batch size {n_runs}, got {runs_per_key!r}")
     n_kernel = min(n_kernel, data.x_test.shape[0])
     one = functools.partial(_train_one, mlp, width, n_steps, n_kernel, ref_width, engine, loss)
-    return jax.vmap(one, in_axes=(0, None))(runs, data)
+
+    def group(runs_g: Run) -> History:
+        init = _draw(mlp, width, engine, runs_g.key[0], data)
+        return jax.vmap(one, in_axes=(0, None, None))(runs_g, data, init)
+
+    with jax.default_matmul_precision(precision):
+        grouped = jax.tree.map(lambda l: l.reshape(n_runs // runs_per_key, runs_per_key, *l.shape[1:]), runs)
+        hist = jax.vmap(group)(grouped)
+    return jax.tree.map(lambda l: l.reshape(n_runs, *l.shape[2:]), hist)
 
 
 def train(
@@ -278,6 +331,7 @@ def train(
     ref_width: int = scalings.REF_WIDTH,
     engine: str = "auto",
     loss: str = "logistic",
+    precision: str = "highest",
 ) -> History:
     """Train one net (a batch of one :func:`train_runs`); see :class:`History` for what is recorded."""
     scalings._check_width("width", width)
@@ -286,6 +340,15 @@ def train(
     run = make_run(scaling, key=key, ref_lr=ref_lr, init_corrected=init_corrected)
     batch = jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], run)
     hist = train_runs(
-        mlp, width, batch, data, n_steps=n_steps, n_kernel=n_kernel, ref_width=ref_width, engine=engine, loss=loss
+        mlp,
+        width,
+        batch,
+        data,
+        n_steps=n_steps,
+        n_kernel=n_kernel,
+        ref_width=ref_width,
+        engine=engine,
+        loss=loss,
+        precision=precision,
     )
     return jax.tree.map(lambda a: a[0], hist)
