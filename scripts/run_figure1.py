@@ -20,31 +20,17 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import jax
+from _provenance import device_description, versions, write_atomic
 
-import widthlimits
 from widthlimits import data, experiments, models, profiles, scalings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "lib" / "widthlimits" / "_assets" / "figure1_paper.json"
 FAMILIES = {"MF": scalings.preset("mf"), "NTK": scalings.preset("ntk"), "intermediate": scalings.preset("intermediate")}
 FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "hat_step")
-
-
-def device_description() -> dict:
-    dev = jax.devices()[0]
-    return dict(
-        backend=jax.default_backend(),
-        kind=getattr(dev, "device_kind", str(dev)),
-        count=jax.device_count(),
-        cpu=platform.processor() or platform.machine(),
-        cpu_count=os.cpu_count(),
-        load_average_at_start=os.getloadavg(),
-    )
 
 
 def main(argv=None) -> Path:
@@ -79,6 +65,7 @@ def main(argv=None) -> Path:
         precision=args.precision,
     )
     is_paper = widths == list(paper.widths) and args.seeds == paper.n_seeds and args.steps == paper.n_steps
+    device = device_description()  # before the run: its load average is the one at the start
     start = time.perf_counter()
     sw = experiments.sweep(
         mlp, widths, FAMILIES, ds, seeds=seeds, n_steps=args.steps, precision=args.precision, progress=True
@@ -87,8 +74,8 @@ def main(argv=None) -> Path:
     meta = dict(
         command="python scripts/run_figure1.py " + " ".join(sys.argv[1:] if argv is None else argv),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        device=device_description() | dict(load_average_at_end=os.getloadavg()),
-        versions=dict(widthlimits=widthlimits.__version__, jax=jax.__version__, python=platform.python_version()),
+        device=device | dict(load_average_at_end=os.getloadavg()),
+        versions=versions(),
         settings=settings,
         paper_profile=is_paper,
         note=args.note
@@ -96,11 +83,8 @@ def main(argv=None) -> Path:
         timing=dict(total_seconds=total, per_width_seconds=list(sw.seconds), cached_widths=list(sw.cached)),
         diverged=sw.diverged(),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     blob = json.dumps(experiments.sweep_to_json(sw, fields=FIELDS, meta=meta), separators=(",", ":"))
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(blob + "\n")
-    os.replace(tmp, args.out)  # never a half-written results file
+    write_atomic(args.out, blob + "\n")  # never a half-written results file
     print(f"{len(widths)} widths x {len(FAMILIES)} families x {len(seeds)} seeds in {total:.0f} s -> {args.out}")
     for w, sec, hit in zip(widths, sw.seconds, sw.cached):
         print(f"  width {w:6d}: {sec:8.1f} s{' (from cache)' if hit else ''}")
