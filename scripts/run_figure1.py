@@ -1,11 +1,11 @@
-"""Regenerate the paper-profile results of Figure 1 (Golikov 2020): one command, one small JSON file.
+"""Regenerate the paper-profile results of Figure 1 (Golikov 2020a, arXiv:2003.05884): one command, one small JSON file.
 
 The sweep: one hidden layer, leaky ReLU 0.1, CIFAR2 training subset of 1000, every test image of the data
 source, full-batch GD for 50 steps, reference width 128 with reference learning rate 0.02, the MF, NTK and
 intermediate (q_sigma = -3/4) scalings, widths 2^7 ... 2^16, 5 seeds. Train and test loss and accuracy, and the
 hat-weight moves of both layers, are recorded at every step. Usage, from the repository root::
 
-    python scripts/run_figure1.py                                    # the paper profile (about 40 min on 2 cores)
+    python scripts/run_figure1.py      # the paper profile (about 2 h on an idle 2-core CPU)
     python scripts/run_figure1.py --max-log2-width 10 --seeds 2 --out /tmp/figure1_small.json   # a test run
 
 Finished widths are cached (``$WIDTHLIMITS_CACHE``), so an interrupted run resumes where it stopped. The file

@@ -1,4 +1,4 @@
-"""Regenerate the paper-profile results of Figure 2 (Golikov 2020): one command, one small JSON file.
+"""Regenerate the paper-profile results of Figure 2 (Golikov 2020a, arXiv:2003.05884): one command, one small JSON file.
 
 Three panels, each a sweep over widths x {MF, NTK, SP} x seeds: deep bias-free nets with leaky ReLU 0.1, CIFAR2
 training subset of 1000, every test image of the data source, full batch, 50 steps, reference width 128.
