@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
+import sys
 from pathlib import Path
 
 import jax
@@ -26,6 +28,16 @@ def device_description() -> dict:
 
 def versions() -> dict:
     return dict(widthlimits=widthlimits.__version__, jax=jax.__version__, python=platform.python_version())
+
+
+def run_record(script: str, argv: list[str] | None, device: dict) -> dict:
+    """Command line, date (UTC), device (with the load average now, at the end of the run) and versions."""
+    return dict(
+        command=f"python scripts/{script} " + " ".join(sys.argv[1:] if argv is None else argv),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        device=device | dict(load_average_at_end=os.getloadavg()),
+        versions=versions(),
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:

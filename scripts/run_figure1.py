@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-from _provenance import device_description, versions, write_atomic
+from _provenance import device_description, run_record, write_atomic
 
 from widthlimits import data, experiments, models, profiles, scalings
 
@@ -72,10 +70,7 @@ def main(argv=None) -> Path:
     )
     total = time.perf_counter() - start
     meta = dict(
-        command="python scripts/run_figure1.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        device=device | dict(load_average_at_end=os.getloadavg()),
-        versions=versions(),
+        **run_record("run_figure1.py", argv, device),
         settings=settings,
         paper_profile=is_paper,
         note=args.note

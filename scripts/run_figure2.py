@@ -25,19 +25,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import functools
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _provenance import device_description, versions, write_atomic
+from _provenance import device_description, run_record, write_atomic
 
 from widthlimits import data, experiments, models, profiles, scalings, training
 
@@ -131,10 +129,7 @@ def main(argv=None) -> Path:
         panels[p] = run_panel(p, widths[p], seeds, args.steps, ds, args.precision)
     total = time.perf_counter() - start
     meta = dict(
-        command="python scripts/run_figure2.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        device=device | dict(load_average_at_end=os.getloadavg()),
-        versions=versions(),
+        **run_record("run_figure2.py", argv, device),
         settings=dict(
             widths=widths,
             seeds=seeds,
