@@ -1,10 +1,5 @@
-"""Data: the bundled subset, preprocessing, the download path with checksum, and clear failures."""
-
-import hashlib
-import io
-import os
-import pickle
-import tarfile
+"""Data: the bundled subset, preprocessing, local files, fingerprints, the toy problems, dataset checks, and
+clear failures. (The CIFAR-10 download path is tested in test_cifar10.py.)"""
 
 import numpy as np
 import pytest
@@ -50,11 +45,15 @@ def test_preprocess_is_channel_first_and_normalised():
         (dict(n_train=999), "n_train"),
         (dict(n_train=4000), "n_train"),
         (dict(n_test=3), "n_test"),
-        (dict(source=42), "source"),
+        (dict(source=""), "source"),
+        (dict(n_train=1000.0), "n_train"),
+        (dict(n_test=4.0), "n_test"),
+        (dict(seed=-1), "seed"),
+        (dict(seed=0.5), "seed"),
     ],
 )
 def test_bad_arguments_name_the_parameter(kwargs, parameter):
-    with pytest.raises(ValueError, match=parameter):
+    with pytest.raises((TypeError, ValueError), match=parameter):
         D.load_cifar2(**kwargs)
 
 
@@ -87,46 +86,6 @@ def test_corrupt_bundled_file_is_detected(monkeypatch):
     monkeypatch.setattr(D, "BUNDLED_SHA256", "0" * 64)
     with pytest.raises(ValueError, match="missing or corrupt"):
         D.load_raw("bundled")
-
-
-def fake_cifar10_archive(path):
-    """A miniature archive in the official layout: five training batches and a test batch."""
-    rng = np.random.default_rng(0)
-    with tarfile.open(path, "w:gz") as tar:
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            labels = list(rng.integers(0, 10, 30))
-            blob = pickle.dumps({b"labels": labels, b"data": rng.integers(0, 256, (30, 3072), dtype=np.uint8)})
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def test_download_verifies_checksum_and_extracts_cifar2(tmp_path):
-    src = tmp_path / "src" / "cifar-10-python.tar.gz"
-    src.parent.mkdir()
-    md5 = fake_cifar10_archive(src)
-    cache = tmp_path / "cache"
-    out = D.download_cifar10(cache, url=src.as_uri(), md5=md5)
-    raw = D.load_raw(out)
-    assert set(np.unique(raw["y_train"])) <= {0, 1} and raw["x_train"].shape[1:] == (32, 32, 3)
-    assert sorted(os.listdir(cache)) == ["cifar-10-python.tar.gz", "cifar2.npz"]
-    assert D.download_cifar10(cache, url="file:///nonexistent", md5=md5) == out  # cached: no second download
-
-
-def test_download_with_wrong_checksum_leaves_no_file(tmp_path):
-    src = tmp_path / "cifar-10-python.tar.gz"
-    fake_cifar10_archive(src)
-    cache = tmp_path / "cache"
-    with pytest.raises(ValueError, match="checksum mismatch"):
-        D.download_cifar10(cache, url=src.as_uri(), md5="0" * 32)
-    assert not cache.exists() or os.listdir(cache) == []
-
-
-def test_download_failure_is_reported_without_partial_files(tmp_path):
-    with pytest.raises(OSError, match="could not download"):
-        D.download_cifar10(tmp_path, url=(tmp_path / "missing.tar.gz").as_uri(), md5="0" * 32)
-    assert os.listdir(tmp_path) == []
 
 
 def test_fingerprint_changes_with_content():
@@ -164,3 +123,88 @@ def test_toy_2d_is_seeded_and_train_differs_from_test():
 def test_toy_2d_bad_arguments_name_the_parameter(kwargs, parameter):
     with pytest.raises(ValueError, match=parameter):
         D.toy_2d(**kwargs)
+
+
+def test_source_of_the_wrong_kind_is_a_type_error():
+    with pytest.raises(TypeError, match="source must be"):
+        D.load_cifar2(source=42)
+    with pytest.raises(TypeError, match="source must be"):
+        D.load_raw(None)
+
+
+def test_numpy_integer_sizes_are_valid():
+    ds = D.load_cifar2(np.int64(64), np.int64(10), seed=np.int32(1))
+    assert ds.x_train.shape == (64, 3072) and ds.x_test.shape == (10, 3072)
+    toy = D.toy_2d(np.int64(16), np.int32(8), seed=np.uint8(2))
+    assert toy.x_train.shape == (16, 3) and toy.x_test.shape == (8, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, parameter",
+    [
+        (dict(n_train=16.0), TypeError, "n_train"),
+        (dict(n_train=True), TypeError, "n_train"),
+        (dict(n_test="8"), TypeError, "n_test"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed=1.5), TypeError, "seed"),
+        (dict(kind=None), ValueError, "kind"),
+    ],
+)
+def test_toy_2d_rejects_non_integers(kwargs, error, parameter):
+    with pytest.raises(error, match=parameter):
+        D.toy_2d(**kwargs)
+
+
+def test_preprocess_wants_raw_uint8_images():
+    with pytest.raises(TypeError, match="images must be raw uint8"):
+        D.preprocess(np.zeros((1, 32, 32, 3), np.float32))
+    with pytest.raises(TypeError, match="images"):
+        D.preprocess(np.zeros((1, 32, 32, 3), np.uint16))
+    with pytest.raises(ValueError, match=r"images must have shape \(any, 32, 32, 3\)"):
+        D.preprocess(np.zeros((1, 3, 32, 32), np.uint8))
+
+
+def test_fingerprint_wants_a_dataset():
+    with pytest.raises(TypeError, match="ds must be a Dataset"):
+        D.fingerprint(np.zeros(3))
+
+
+TOY = D.toy_2d(16, 8)
+
+
+@pytest.mark.parametrize(
+    "change, n_in, error, message",
+    [
+        (dict(y_train=2 * TOY.y_train - 1), None, ValueError, r"data.y_train must hold labels in \{0, 1\}"),
+        (dict(y_train=TOY.y_train[:, None]), None, ValueError, r"data.y_train must have shape \(16\)"),
+        (dict(y_train=TOY.y_train[:1]), None, ValueError, r"data.y_train must have shape \(16\)"),
+        (dict(y_test=np.full(8, np.nan, np.float32)), None, ValueError, "data.y_test must be finite"),
+        (dict(x_train=TOY.x_train[:, :2]), 3, ValueError, "data.x_train must have n_in=3 columns"),
+        (dict(x_test=TOY.x_test[:, :2]), None, ValueError, "data.x_test must have n_in=3 columns"),
+        (dict(x_test=TOY.x_test[:0], y_test=TOY.y_test[:0]), None, ValueError, "data.x_test must have shape"),
+        (dict(x_train=TOY.x_train[:0], y_train=TOY.y_train[:0]), None, ValueError, "data.x_train must have shape"),
+        (dict(x_train=TOY.x_train[0]), None, ValueError, "data.x_train must be a 2-D array"),
+        (dict(x_train=(TOY.x_train > 0).astype(np.uint8)), None, TypeError, r"data.x_train .*data\.preprocess"),
+        (dict(x_train=TOY.x_train > 0), None, TypeError, "data.x_train must hold floating-point"),
+        (dict(x_train=TOY.x_train * 255), None, ValueError, "did you forget data.preprocess"),
+        (dict(x_test=np.full((8, 3), np.inf, np.float32)), None, ValueError, "data.x_test must be finite"),
+    ],
+)
+def test_check_dataset_names_the_bad_field(change, n_in, error, message):
+    with pytest.raises(error, match=message):
+        D.check_dataset(TOY._replace(**change), n_in)
+
+
+def test_check_dataset_accepts_valid_data_and_works_under_jit():
+    import jax
+
+    assert D.check_dataset(TOY, 3) == TOY
+    assert D.check_dataset(tuple(TOY)).x_test is TOY.x_test  # a plain 4-tuple becomes a Dataset
+    single = D.Dataset(np.ones((1, 1), np.float32), np.ones(1, np.float32), np.ones((1, 1), np.float32), np.zeros(1))
+    D.check_dataset(single, 1)  # one training point (the catapult chapter's x = 1) is a dataset
+    total = jax.jit(lambda d: D.check_dataset(d, 3).x_train.sum())(TOY)  # traced: shapes and dtypes only
+    assert np.isclose(float(total), TOY.x_train.sum())
+    with pytest.raises(TypeError, match="train must be a Dataset"):
+        D.check_dataset(TOY[:2], name="train")
+    with pytest.raises(ValueError, match=r"train\.y_test"):
+        D.check_dataset(TOY._replace(y_test=TOY.y_test + 1), name="train")

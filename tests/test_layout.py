@@ -11,12 +11,20 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "widthlimits"
 # Data flows one way: a module may import only modules listed before it.
 ORDER = [
+    "_validate",
+    "numerics",
+    "divergence",
     "profiles",
+    "cifar10",
     "data",
     "scalings",
+    "abc_parametrizations",
     "models",
+    "kernel_dynamics",
     "kernels",
     "training",
+    "sweep_cache",
+    "results_files",
     "experiments",
     "limits",
     "measure",
@@ -89,7 +97,29 @@ def test_toc_lists_every_chapter_and_only_existing_files():
     assert {f"book/{p.stem}" for p in NOTEBOOKS} <= set(files)
 
 
-def test_ci_runs_the_readme_test_command():
-    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
-    assert "python -m pytest" in readme and "\npython -m pytest\n" in ci
-    assert "pip install -r requirements.txt" in readme and "pip install -q -r requirements.txt" in ci
+def readme_commands() -> dict[str, str]:
+    """The README's numbered commands: the line after each '# N.' comment of its code block."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return {l[2]: lines[i + 1] for i, l in enumerate(lines) if l[:2] == "# " and l[2:3].isdigit() and l[3:4] == "."}
+
+
+def test_readme_gives_the_build_and_test_commands():
+    cmds = readme_commands()
+    assert cmds["1"] == "pip install -r requirements.txt && jupyter-book build . -W -n --keep-going"
+    assert cmds["2"] == "pip install -r requirements.txt && python -m pytest"
+
+
+def test_ci_runs_the_readme_commands_as_written(tmp_path):
+    """.ci/run reads both commands from the README (so they cannot drift) and runs them in that order."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    fn = ci[ci.index("readme_command() {") : ci.index("build_command=")]
+    script = tmp_path / "extract.sh"
+    script.write_text(f"cd {ROOT}\n{fn}\nreadme_command 1; echo; readme_command 2\n")
+    import subprocess
+
+    out = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout.splitlines()
+    cmds = readme_commands()
+    assert out == [cmds["1"], cmds["2"]]
+    body = ci[ci.index("build_command=") :]
+    assert body.index('eval "$test_command"') < body.index('eval "$build_command"')
+    assert "WIDTHLIMITS_PROFILE=" not in body.replace("unset WIDTHLIMITS_PROFILE", "")  # the default profile

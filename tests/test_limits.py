@@ -1,5 +1,7 @@
 """Limit models: the MF particle recursion against nets and a hand-written step, kernel limits, divergences."""
 
+import math
+
 import jax
 import numpy as np
 import pytest
@@ -141,3 +143,124 @@ def test_bad_arguments():
         Lim.kernel_limit(k, data, n_steps=1, loss="hinge")
     with pytest.raises(ValueError, match="seed axis"):
         Lim.logit_divergences(np.zeros((1, 5)), np.zeros((4, 5)))
+
+
+# ----------------------------------------------------------------------------------------- divergence flags
+
+
+@pytest.mark.parametrize("loss", ["logistic", "mse"])
+def test_limits_flag_a_finite_blow_up(loss):
+    """Huge learning rates: logits pass DIVERGENCE_BOUND long before float32 overflows; the step is recorded."""
+    mlp, data = M.MLP(n_in=40), toy_data()
+    mf = Lim.mf_limit(mlp, data, n_particles=64, key=KEY, n_steps=6, ref_lr=1e3, loss=loss)
+    k = Lim.limit_kernels(mlp, data)
+    inter = Lim.kernel_limit(k, data, n_steps=30, ref_lr=50.0, loss="mse")
+    for traj in (mf, inter):
+        peak = np.abs(np.asarray(traj.test_logits)).max(-1)
+        from_test = int(np.argmax(~np.isfinite(peak) | (peak > T.DIVERGENCE_BOUND)))
+        # training logits are checked too (not recorded): the flag can come one step before the test logits'
+        assert from_test - 1 <= int(traj.nonfinite_step) <= from_test and int(traj.nonfinite_step) > 0
+    assert mf.nonfinite_step.dtype == np.int32 and mf.nonfinite_step.shape == ()
+    ok = Lim.kernel_limit(k, data, n_steps=5, loss=loss)
+    assert int(ok.nonfinite_step) == -1
+    assert int(Lim.mf_limit(mlp, data, n_particles=64, key=KEY, n_steps=5, loss=loss).nonfinite_step) == -1
+
+
+# ----------------------------------------------------------------------------------------- argument checks
+
+
+def _bad_data(**fields):
+    return toy_data()._replace(**fields)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "name"),
+    [
+        (_bad_data(y_train=2 * toy_data().y_train - 1), ValueError, "y_train"),  # +-1 labels
+        (_bad_data(y_train=toy_data().y_train[:, None]), ValueError, "y_train"),  # a column broadcasts to (n, n)
+        (_bad_data(y_train=toy_data().y_train[:1]), ValueError, "y_train"),
+        (_bad_data(x_train=np.zeros((24, 7), np.float32)), ValueError, "n_in"),
+        (_bad_data(x_train=np.full((24, 40), 128, np.uint8)), TypeError, "x_train"),  # raw pixels
+        (_bad_data(x_test=np.zeros((0, 40), np.float32), y_test=np.zeros(0, np.float32)), ValueError, "x_test"),
+        (_bad_data(x_test=np.full((12, 40), np.inf, np.float32)), ValueError, "x_test"),
+    ],
+)
+def test_mf_limit_and_limit_kernels_check_the_dataset(data, error, name):
+    mlp = M.MLP(n_in=40)
+    with pytest.raises(error, match=name):
+        Lim.mf_limit(mlp, data, n_particles=8, key=KEY, n_steps=1)
+    with pytest.raises(error, match=name):
+        Lim.limit_kernels(mlp, data)
+
+
+def test_bad_scalar_and_structure_arguments_are_named():
+    mlp, data = M.MLP(n_in=40), toy_data()
+    p = Lim.mf_particles(mlp, 8, key=KEY)
+    cases = [
+        (lambda: Lim.mf_limit(mlp, data, n_particles=8, key=KEY, n_steps=1, ref_lr=0.0), ValueError, "ref_lr"),
+        (lambda: Lim.mf_limit(mlp, data, n_particles=8, key=KEY, n_steps=-1), ValueError, "n_steps"),
+        (lambda: Lim.mf_limit(mlp, data, n_particles=8, key=KEY, n_steps=1.5), TypeError, "n_steps"),
+        (lambda: Lim.mf_limit(mlp, data, n_particles=8, key=KEY, n_steps=1, ref_width=0), ValueError, "ref_width"),
+        (lambda: Lim.mf_limit(mlp, data, particles=p, n_particles=8, key=KEY, n_steps=1), ValueError, "not both"),
+        (lambda: Lim.mf_limit(mlp, data, particles=(1, 2), n_steps=1), TypeError, "particles"),
+        (
+            lambda: Lim.mf_limit(mlp, data, particles=p._replace(w_hat=p.w_hat[:, :5]), n_steps=1),
+            ValueError,
+            "particles.w_hat",
+        ),
+        (lambda: Lim.mf_limit("mlp", data, n_particles=8, key=KEY, n_steps=1), TypeError, "mlp"),
+        (lambda: Lim.mf_particles(mlp, 2**33, key=KEY), ValueError, "n_particles"),
+        (lambda: Lim.mf_particles(mlp, 8, key=3), TypeError, "key"),
+    ]
+    k = Lim.limit_kernels(mlp, data)
+    other = Lim.limit_kernels(mlp, toy_data(n=8, n_test=4))
+    cases += [
+        (lambda: Lim.kernel_limit(other, data, n_steps=1), ValueError, "k must be limit_kernels of data"),
+        (lambda: Lim.kernel_limit(k, data, n_steps=1, f0=np.full(36, np.nan)), ValueError, "f0"),
+        (lambda: Lim.kernel_limit(k, data, n_steps=1, ref_lr=-0.02), ValueError, "ref_lr"),
+        (lambda: Lim.kernel_limit(k._asdict(), data, n_steps=1), TypeError, "k must be"),
+        (lambda: Lim.kernel_limit(k, _bad_data(y_test=toy_data().y_test - 1), n_steps=1), ValueError, "y_test"),
+        (lambda: Lim.gp_logits(k, key=KEY, n_samples=0), ValueError, "n_samples"),
+        (lambda: Lim.gp_logits(k, key=KEY, n_samples=2, jitter=-1.0), ValueError, "jitter"),
+        (lambda: Lim.gp_logits(k, key=jax.random.split(KEY, 2), n_samples=2), TypeError, "key"),
+        (lambda: Lim.gaussian_kl(0.0, -1.0, 0.0, 1.0), ValueError, "var_p"),
+        (lambda: Lim.gaussian_kl(np.zeros(3), 1.0, np.zeros(4), 1.0), ValueError, "broadcast"),
+        (lambda: Lim.beta_kl(0.0, 1.0, 1.0, 1.0), ValueError, "a_p"),
+        (lambda: Lim.beta_kl(1.0, 1.0, 1.0, np.nan), ValueError, "b_q"),
+        (lambda: Lim.logit_divergences(np.full((3, 5), np.nan), np.zeros((4, 5))), ValueError, "logits"),
+        (lambda: Lim.logit_divergences(np.zeros((3, 5)), np.zeros((1, 5))), ValueError, "ref_logits"),
+    ]
+    for call, error, name in cases:
+        with pytest.raises(error, match=name):
+            call()
+
+
+def test_digamma_and_betaln_without_scipy():
+    """Known values, and agreement with SciPy's where it is installed (it is not a dependency)."""
+    euler = 0.57721566490153286
+    x = np.array([1.0, 0.5, 2.0, 10.0, 1e-3, 1e6])
+    # psi(1/2) = -euler - 2 ln 2, psi(n + 1) = H_n - euler, psi(x) = -1/x - euler + pi^2 x / 6 + O(x^2) near 0
+    exact = [-euler, -euler - 2 * np.log(2), 1 - euler, 2.251752589066721, -1000.5755719318103, 13.815510057964274]
+    np.testing.assert_allclose(Lim._digamma(x), exact, rtol=1e-14)
+    assert np.isnan(Lim._digamma(np.array([0.0, -1.0]))).all()
+    np.testing.assert_allclose(Lim._betaln(np.array([2.0, 0.5]), np.array([3.0, 0.5])), [np.log(1 / 12), np.log(np.pi)])
+    # a << b: log B = lgamma(a) - [a ln b + a (a - 1) / (2b) - a (a - 1)(2a - 1) / (12 b^2)] + O(b^-3); no cancellation
+    # of two lgamma values of order 1e7 (which would lose 7 digits)
+    for a, b in [(0.1739, 7.84e5), (0.5, 1e6), (3.0, 5e7)]:
+        series = math.lgamma(a) - (a * math.log(b) + a * (a - 1) / (2 * b) - a * (a - 1) * (2 * a - 1) / (12 * b * b))
+        assert float(Lim._betaln(np.array(a), np.array(b))) == pytest.approx(series, rel=1e-14)
+    # KL(U(0, 1) || Beta(2, 2)) = -int log(6 x (1 - x)) dx = 2 - log 6
+    assert float(Lim.beta_kl(1.0, 1.0, 2.0, 2.0)) == pytest.approx(2 - np.log(6), rel=1e-12)
+    special = pytest.importorskip("scipy.special")
+    a, b = np.geomspace(1e-3, 1e8, 40), np.geomspace(5e7, 2e-3, 40)
+    np.testing.assert_allclose(Lim._digamma(a), special.digamma(a), rtol=1e-13, atol=1e-13)
+    # SciPy's own betaln errs by up to ~1e-9 relative for a < 1 << b (checked against the series below)
+    np.testing.assert_allclose(Lim._betaln(a, b), special.betaln(a, b), rtol=1e-8)
+
+
+def test_beta_divergence_is_nan_where_the_moments_admit_no_beta_law():
+    """Two seeds whose sigmoids sit near 0 and 1: sample variance > m (1 - m), no Beta law fits."""
+    logits = np.array([[-6.0, 0.1], [6.0, 0.3]])
+    ref = np.random.default_rng(0).normal(0.0, 0.3, size=(50, 2))
+    assert np.isnan(Lim.logit_divergences(logits, ref)["beta_kl"])
+    assert np.isfinite(Lim.logit_divergences(logits[:, 1:], ref[:, 1:])["beta_kl"])

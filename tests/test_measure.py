@@ -21,8 +21,10 @@ def test_bootstrap_error_reflects_seed_noise():
 def test_non_positive_or_non_finite_values_are_refused():
     with pytest.raises(ValueError, match="finite and > 0"):
         measure.fit_power_law([1, 2, 4], [1.0, np.nan, 3.0])
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match="two distinct widths"):
         measure.fit_power_law([1], [1.0])
+    with pytest.raises(ValueError, match="length"):
+        measure.fit_power_law([1, 2], [1.0])
 
 
 def test_sup_distance_propagates_divergence():

@@ -98,9 +98,26 @@ def test_init_corrected_starts_at_reference_logits_and_trains_like_the_scaled_ne
     ],
 )
 def test_bad_architecture_names_the_parameter(kwargs, parameter):
-    with pytest.raises(ValueError, match=parameter):
+    with pytest.raises((TypeError, ValueError), match=parameter):
         M.MLP(**kwargs)
 
 
 def test_layer_names():
     assert M.MLP(depth=3).layer_names == ("w", "v1", "v2", "a")
+
+
+def test_numpy_sizes_are_normalised_so_jit_and_cache_keys_agree():
+    mlp = M.MLP(depth=np.int64(2), n_in=np.int32(3), negative_slope=np.float32(0.5))
+    assert mlp == M.MLP(depth=2, n_in=3, negative_slope=0.5) and hash(mlp) == hash(
+        M.MLP(depth=2, n_in=3, negative_slope=0.5)
+    )
+    assert type(mlp.depth) is int and type(mlp.n_in) is int and type(mlp.negative_slope) is float
+
+
+def test_inputs_are_checked_against_n_in_before_the_matmul():
+    mlp = M.MLP(n_in=3)
+    p = M.init(mlp, 8, S.preset("mf"), key=KEY)
+    with pytest.raises(ValueError, match=r"xs must have shape \(n, 3\)"):
+        M.apply_batch(mlp, p, jnp.ones((5, 4)))
+    with pytest.raises(ValueError, match="params"):
+        M.apply(mlp, M.init(M.MLP(depth=2, n_in=3), 8, S.preset("mf"), key=KEY), jnp.ones(3))

@@ -6,9 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from widthlimits import abc_parametrizations as A
 from widthlimits import scalings as S
 
 # science.md section 1.4, typed from the tables as (weight factor exponent q_sigma + 1/2, lr_W, lr_V, lr_a).
@@ -131,7 +132,7 @@ def test_hyperparams_trace_exponents_without_recompiling():
     ],
 )
 def test_bad_input_names_the_parameter(call, parameter):
-    with pytest.raises(ValueError, match=parameter):
+    with pytest.raises((TypeError, ValueError), match=parameter):
         call()
 
 
@@ -248,6 +249,9 @@ def test_classification_is_total_and_consistent_on_the_symmetric_plane(q_sigma, 
 
 @given(finite, finite, finite)
 def test_classification_is_total_off_the_symmetric_plane(q_sigma, q_tilde_a, q_tilde_w):
+    # Exactly at the tolerance the verdict depends on how the difference is rounded (q_h_a - q_h_w is computed
+    # from sums with q_sigma): not a property of the classification.
+    assume(abs(abs(q_tilde_a - q_tilde_w) - 1e-9) > 1e-12 * (1 + abs(q_sigma)))
     c = S.classify(S.from_hat(q_sigma, q_tilde_a, q_tilde_w=q_tilde_w))
     e = c.exponents
     assert c.regime in S.REGIMES
@@ -268,49 +272,49 @@ def test_exponents_of_stacked_and_traced_scalings():
         S.classify(stacked)
 
 
-def flat(p: S.ABC) -> list[float]:
+def flat(p: A.ABC) -> list[float]:
     return [*p.a, *p.b, p.c]
 
 
 def test_abc_of_the_presets_is_yang_and_hus_table():
-    assert flat(S.to_abc(S.preset("ntk"))) == pytest.approx(flat(S.ABC_PRESETS["NTP"]))
-    assert flat(S.to_abc(S.preset("mf"))) == pytest.approx(flat(S.ABC_PRESETS["MFP"]))
+    assert flat(A.to_abc(S.preset("ntk"))) == pytest.approx(flat(A.ABC_PRESETS["NTP"]))
+    assert flat(A.to_abc(S.preset("mf"))) == pytest.approx(flat(A.ABC_PRESETS["MFP"]))
     # muP coincides with MF for one hidden layer: the same scaling, another representative.
-    assert flat(S.to_abc(S.preset("mf"), theta=-0.5)) == pytest.approx(flat(S.ABC_PRESETS["muP"]))
-    assert flat(S.to_abc(S.preset("sp"))) == pytest.approx(flat(S.ABC_PRESETS["SP"]))
-    assert S.to_hat(S.from_abc(S.ABC_PRESETS["SP (lr 1/n)"])) == pytest.approx((-0.5, 0, -1))
-    assert not S.tp4_stable(S.ABC_PRESETS["SP"]) and S.tp4_stable(S.ABC_PRESETS["SP (lr 1/n)"])
-    assert S.tp4_r(S.ABC_PRESETS["MFP"]) == 0 and S.tp4_r(S.ABC_PRESETS["NTP"]) == 0.5
+    assert flat(A.to_abc(S.preset("mf"), theta=-0.5)) == pytest.approx(flat(A.ABC_PRESETS["muP"]))
+    assert flat(A.to_abc(S.preset("sp"))) == pytest.approx(flat(A.ABC_PRESETS["SP"]))
+    assert S.to_hat(A.from_abc(A.ABC_PRESETS["SP (lr 1/n)"])) == pytest.approx((-0.5, 0, -1))
+    assert not A.tp4_stable(A.ABC_PRESETS["SP"]) and A.tp4_stable(A.ABC_PRESETS["SP (lr 1/n)"])
+    assert A.tp4_r(A.ABC_PRESETS["MFP"]) == 0 and A.tp4_r(A.ABC_PRESETS["NTP"]) == 0.5
 
 
 @given(finite, finite, finite, st.floats(-3, 3))
 def test_abc_roundtrip_and_symmetry(q_sigma, q_tilde_a, q_tilde_w, theta):
     s = S.from_hat(q_sigma, q_tilde_a, q_tilde_w=q_tilde_w)
-    p, p0 = S.to_abc(s, theta=theta), S.to_abc(s)
-    back = S.from_abc(p)
+    p, p0 = A.to_abc(s, theta=theta), A.to_abc(s)
+    back = A.from_abc(p)
     assert (back.q_sigma, back.q_w, back.q_a) == pytest.approx((s.q_sigma, s.q_w, s.q_a), abs=1e-9)
-    assert S.tp4_r(p) == pytest.approx(S.tp4_r(p0), abs=1e-9)  # the abc symmetry leaves r unchanged
+    assert A.tp4_r(p) == pytest.approx(A.tp4_r(p0), abs=1e-9)  # the abc symmetry leaves r unchanged
 
 
 @given(dyadic, dyadic)
 def test_tp4_stable_and_nontrivial_is_the_closed_mf_ntk_segment(q_sigma, q_tilde):
     s = S.from_hat(q_sigma, q_tilde)
-    p, e = S.to_abc(s), S.exponents(s)
+    p, e = A.to_abc(s), S.exponents(s)
     on_segment = e.q_K == 0 and -1 <= q_sigma <= -0.5
-    assert (S.tp4_stable(p) and S.tp4_nontrivial(p)) == on_segment
+    assert (A.tp4_stable(p) and A.tp4_nontrivial(p)) == on_segment
     if S.classify(s).regime == "stable":
-        assert S.tp4_r(p) == -e.q_h  # r = -q_h inside the band; feature learning (r = 0) is the top edge
+        assert A.tp4_r(p) == -e.q_h  # r = -q_h inside the band; feature learning (r = 0) is the top edge
 
 
 @pytest.mark.parametrize(
     "call, parameter",
     [
         (lambda: S.classify(S.preset("mf"), atol=-1), "atol"),
-        (lambda: S.to_abc(S.preset("mf", optimizer="rmsprop")), "optimizer"),
-        (lambda: S.to_abc(S.preset("mf"), theta=float("nan")), "theta"),
-        (lambda: S.from_abc(S.ABC((0.5, 0.5), (0.0, 0.0), 0.0)), "a_1 \\+ b_1"),
+        (lambda: A.to_abc(S.preset("mf", optimizer="rmsprop")), "optimizer"),
+        (lambda: A.to_abc(S.preset("mf"), theta=float("nan")), "theta"),
+        (lambda: A.from_abc(A.ABC((0.5, 0.5), (0.0, 0.0), 0.0)), "a_1 \\+ b_1"),
     ],
 )
 def test_framework_bad_input_names_the_parameter(call, parameter):
-    with pytest.raises(ValueError, match=parameter):
+    with pytest.raises((TypeError, ValueError), match=parameter):
         call()

@@ -5,7 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
+from widthlimits import _validate
+from widthlimits import data as D
+from widthlimits import divergence as Dv
 from widthlimits import models as M
 from widthlimits import scalings as S
 from widthlimits import training as T
@@ -75,7 +80,9 @@ def test_gd_optimizer_uses_per_layer_learning_rates():
     opt = T.optimizer("gd", {"w": 0.5, "v": (), "a": 2.0})
     p = {"w": jnp.ones(2), "v": (), "a": jnp.ones(2)}
     u, _ = opt.update({"w": jnp.ones(2), "v": (), "a": jnp.ones(2)}, opt.init(p), p)
-    np.testing.assert_allclose(u["w"], -0.5) and np.testing.assert_allclose(u["a"], -2.0)
+    # Two statements: assert_allclose returns None, so joining them with `and` skipped the output-layer check.
+    np.testing.assert_allclose(u["w"], -0.5)
+    np.testing.assert_allclose(u["a"], -2.0)
     with pytest.raises(ValueError, match="optimizer"):
         T.optimizer("adam", {"w": 1.0, "v": (), "a": 1.0})
 
@@ -130,12 +137,12 @@ def test_gram_engine_refuses_where_it_is_not_exact():
 
 def test_compiles_once_per_width_not_per_exponent_lr_or_seed():
     mlp, data = M.MLP(n_in=5, activation="tanh"), toy_data()
-    before = T.train_runs._cache_size()
+    before = T._train_runs._cache_size()  # the compiled function behind the checking wrapper train_runs
     for name, lr, seed in [("mf", 0.02, 0), ("ntk", 0.5, 1), ("sym_default", 0.001, 2)]:
         T.train(mlp, 24, S.preset(name), data, key=jax.random.PRNGKey(seed), ref_lr=lr, n_steps=3)
-    assert T.train_runs._cache_size() == before + 1
+    assert T._train_runs._cache_size() == before + 1
     T.train(mlp, 48, S.preset("mf"), data, key=KEY, n_steps=3)
-    assert T.train_runs._cache_size() == before + 2
+    assert T._train_runs._cache_size() == before + 2
 
 
 def test_initialisation_corrected_mf_starts_at_sp_logits_with_mf_kernel():
@@ -154,6 +161,39 @@ def test_divergence_is_flagged_with_its_step():
     assert int(hist.nonfinite_step) == 1
     ok = T.train(mlp, 64, S.preset("sp"), data, key=KEY, n_steps=5)
     assert int(ok.nonfinite_step) == -1
+
+
+@pytest.mark.parametrize("engine", ["direct", "gram"])
+def test_finite_blow_up_is_flagged(engine):
+    """from_hat(0, 12) at width 256 grows its logits ~100x per step: 1e23 after 10 steps, never inf or NaN.
+
+    It must be flagged at the first step whose logits exceed DIVERGENCE_BOUND (its initial logits are O(1), so
+    the threshold is the bound itself); test logits are recorded, training logits are not, so the flagged step
+    can only be earlier than the one read off the test logits, and is at most one step earlier here.
+    """
+    mlp, data = M.MLP(n_in=3), D.toy_2d(16, 16)
+    hist = T.train(mlp, 256, S.from_hat(0.0, 12.0), data, key=KEY, n_steps=10, engine=engine)
+    peak = np.abs(np.asarray(hist.test_logits)).max(-1)
+    assert np.all(np.isfinite(peak)) and peak[-1] > 1e20 and peak[0] < 1  # finite, huge: NaN checks miss it
+    from_test = int(np.argmax(peak > T.DIVERGENCE_BOUND))
+    assert from_test - 1 <= int(hist.nonfinite_step) <= from_test
+    assert int(hist.nonfinite_step) > 0  # not at initialisation: the logits start at O(1)
+
+
+def test_divergence_threshold_is_relative_to_large_initial_logits():
+    """A stable model with huge initial logits (hat exponents +-10) is not 'diverged at step 0'; growth is."""
+    assert T.DIVERGENCE_BOUND == Dv.DIVERGENCE_BOUND == 1e8  # re-exported where History documents it
+    assert float(Dv.divergence_threshold(np.array([0.3, -0.5]))) == Dv.DIVERGENCE_BOUND
+    assert float(Dv.divergence_threshold(np.array([4e8, 1.0]))) == pytest.approx(4e16)
+    flags = Dv.diverged(np.array([1e7, 2e8, np.nan, -np.inf, -3e8]))
+    np.testing.assert_array_equal(flags, [False, True, True, True, True])
+    bad = np.array([[0, 0, 1, 1], [0, 0, 0, 0]], bool)
+    np.testing.assert_array_equal(Dv.first_diverged_step(bad), [2, -1])
+    np.testing.assert_array_equal(Dv.first_diverged_step(bad, steps=np.array([9, 7, 5, 3])), [3, -1])
+    mlp, data = M.MLP(n_in=3), D.toy_2d(16, 16)
+    far = T.train(mlp, 16, S.from_hat(-10.0, 10.0), data, key=KEY, n_steps=2)
+    assert np.abs(np.asarray(far.test_logits[0])).max() > T.DIVERGENCE_BOUND  # 4e8 at initialisation, by design
+    assert int(far.nonfinite_step) == -1
 
 
 @pytest.mark.parametrize("optimizer", S.OPTIMIZERS)
@@ -250,8 +290,6 @@ def test_matmul_precision_against_float64(name):
     would catch a silent fall-back to TF32; TF32_TOL bounds what ``precision="default"`` may do on a GPU (on
     CPU every precision is float32, and the two runs are identical).
     """
-    from widthlimits import data as D
-
     ds, mlp, width, key = D.load_cifar2(128, 64), M.MLP(), 512, KEY
     s = S.preset(name)
     hp, p0 = S.hyperparams(s, width), M.init(mlp, width, s, key=key)
@@ -295,3 +333,156 @@ def test_runs_sharing_a_key_equal_separate_runs(engine):
         np.testing.assert_allclose(shared.test_logits[i], one.test_logits, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="runs_per_key"):
         T.train_runs(mlp, 64, runs, data, n_steps=1, runs_per_key=4)
+
+
+# ----------------------------------------------------------------------------------------- argument checks
+
+
+def _run(n=2, **kw):
+    base = dict(
+        scaling=S.stack([S.preset("mf")] * n),
+        ref_lr=jnp.full(n, 0.02, jnp.float32),
+        init_corrected=jnp.zeros(n, jnp.float32),
+        key=jnp.stack([jax.random.PRNGKey(i) for i in range(n)]),
+    )
+    return T.Run(**(base | kw))
+
+
+def _with(data, **fields):
+    return data._replace(**fields)
+
+
+_GOOD = toy_data()
+_EMPTY_TEST = _GOOD._replace(x_test=np.zeros((0, 5), np.float32), y_test=np.zeros(0, np.float32))
+_BAD_CALLS = {
+    "labels +-1": (dict(data=_with(_GOOD, y_train=2 * _GOOD.y_train - 1)), ValueError, "y_train"),
+    "label column": (dict(data=_with(_GOOD, y_train=_GOOD.y_train[:, None])), ValueError, "y_train"),
+    "one label": (dict(data=_with(_GOOD, y_train=_GOOD.y_train[:1])), ValueError, "y_train"),
+    "test labels": (dict(data=_with(_GOOD, y_test=_GOOD.y_test + 2)), ValueError, "y_test"),
+    "uint8 pixels": (dict(data=_with(_GOOD, x_train=np.full((6, 5), 200, np.uint8))), TypeError, "x_train"),
+    "empty test set": (dict(data=_EMPTY_TEST), ValueError, "x_test"),
+    "NaN input": (dict(data=_with(_GOOD, x_train=np.full((6, 5), np.nan, np.float32))), ValueError, "x_train"),
+    "n_in mismatch": (dict(mlp=M.MLP(n_in=7)), ValueError, "n_in"),
+    "negative lr": (dict(ref_lr=-0.02), ValueError, "ref_lr"),
+    "zero lr": (dict(ref_lr=0.0), ValueError, "ref_lr"),
+    "NaN lr": (dict(ref_lr=float("nan")), ValueError, "ref_lr"),
+    "string lr": (dict(ref_lr="0.02"), TypeError, "ref_lr"),
+    "n_kernel": (dict(n_kernel=-3), ValueError, "n_kernel"),
+    "n_kernel zero": (dict(n_kernel=0), ValueError, "n_kernel"),
+    "n_steps float": (dict(n_steps=2.0), TypeError, "n_steps"),
+    "n_steps bool": (dict(n_steps=True), TypeError, "n_steps"),
+    "huge width": (dict(width=2**33), ValueError, "width"),
+    "zero width": (dict(width=0), ValueError, "width"),
+    "ref_width": (dict(ref_width=0), ValueError, "ref_width"),
+    "scaling": (dict(scaling="mf"), TypeError, "scaling"),
+    "key": (dict(key=0), TypeError, "key"),
+    "key shape": (dict(key=jnp.zeros(3, jnp.uint32)), TypeError, "key"),
+    "init_corrected": (dict(init_corrected=1), TypeError, "init_corrected"),
+    "engine": (dict(engine="fast"), ValueError, "engine"),
+    "loss": (dict(loss="hinge"), ValueError, "loss"),
+    "precision": (dict(precision="tf32"), ValueError, "precision"),
+    "mlp": (dict(mlp="mlp"), TypeError, "mlp"),
+    "data": (dict(data=_GOOD[:3]), TypeError, "data"),
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_CALLS))
+def test_train_rejects_bad_arguments_by_name(case):
+    change, error, name = _BAD_CALLS[case]
+    kw = dict(mlp=M.MLP(n_in=5), width=8, scaling=S.preset("mf"), data=_GOOD, key=KEY, n_steps=1) | change
+    with pytest.raises(error, match=name):
+        T.train(kw.pop("mlp"), kw.pop("width"), kw.pop("scaling"), kw.pop("data"), **kw)
+
+
+@pytest.mark.parametrize(
+    ("runs", "kw", "error", "name"),
+    [
+        (_run(ref_lr=jnp.array([0.02, -0.02], jnp.float32)), {}, ValueError, "runs.ref_lr"),
+        (_run(ref_lr=jnp.array([0.02, 0.0], jnp.float32)), {}, ValueError, "runs.ref_lr"),
+        (_run(ref_lr=jnp.array([0.02, jnp.nan], jnp.float32)), {}, ValueError, "runs.ref_lr"),
+        (_run(ref_lr=jnp.zeros((0,), jnp.float32)), {}, ValueError, "runs.ref_lr"),
+        (_run(init_corrected=jnp.array([0.0, 0.5], jnp.float32)), {}, ValueError, "runs.init_corrected"),
+        (_run(init_corrected=jnp.zeros(3, jnp.float32)), {}, ValueError, "runs.init_corrected"),
+        (_run(key=jax.random.PRNGKey(0)), {}, ValueError, "runs.key"),
+        (_run(), dict(runs_per_key=0), ValueError, "runs_per_key"),
+        (_run(), dict(runs_per_key=3), ValueError, "runs_per_key"),
+        (_run(), dict(n_steps=-1), ValueError, "n_steps"),
+        (_run(), dict(width=2**33), ValueError, "width"),
+        (_run()._asdict(), {}, TypeError, "runs"),
+    ],
+)
+def test_train_runs_rejects_bad_arguments_by_name(runs, kw, error, name):
+    args = dict(width=8, n_steps=1) | kw
+    with pytest.raises(error, match=name):
+        T.train_runs(M.MLP(n_in=5), args.pop("width"), runs, _GOOD, **args)
+
+
+def test_make_run_rejects_bad_rates_before_wrapping_them():
+    for lr in (-0.02, 0.0, float("inf")):
+        with pytest.raises(ValueError, match="ref_lr"):
+            T.make_run(S.preset("mf"), key=KEY, ref_lr=lr)
+    with pytest.raises(TypeError, match="init_corrected"):
+        T.make_run(S.preset("mf"), key=KEY, init_corrected="yes")
+    assert float(T.make_run(S.preset("mf"), key=KEY, ref_lr=jnp.float32(0.5)).ref_lr) == 0.5
+
+
+def test_losses_reject_mismatched_shapes():
+    f = jnp.zeros(4)
+    for fn in (T.logistic_loss, T.square_loss, T.accuracy):
+        with pytest.raises(ValueError, match="logits and y"):
+            fn(f, jnp.zeros((4, 1)))  # a label column would broadcast the loss to (4, 4)
+    with pytest.raises(ValueError, match=r"lrs\['a'\]"):
+        T.optimizer("gd", {"w": 0.1, "v": (), "a": -1.0})
+    with pytest.raises(ValueError, match="n_train"):
+        T.resolve_engine(M.MLP(n_in=5), "gd", 0)
+
+
+def test_checks_run_on_concrete_arguments_and_train_runs_still_jits_inside_a_caller():
+    """Under a caller's jit the values are tracers: shape checks still apply, value checks are skipped."""
+    mlp, runs = M.MLP(n_in=5), _run()
+
+    @jax.jit
+    def losses(lr):
+        return T.train_runs(mlp, 8, runs._replace(ref_lr=lr), _GOOD, n_steps=2).train_loss
+
+    direct = T.train_runs(mlp, 8, runs, _GOOD, n_steps=2).train_loss
+    np.testing.assert_allclose(losses(runs.ref_lr), direct, rtol=1e-6)
+
+
+_TOY = D.toy_2d(16, 16)
+_GOOD_WIDTHS = st.integers(1, 4)
+_BAD_WIDTHS = st.one_of(
+    st.integers(-3, 0), st.just(2**33), st.just(_validate.MAX_WIDTH + 1), st.floats(1, 8), st.booleans(), st.none()
+)
+_GOOD_STEPS, _BAD_STEPS = st.integers(0, 2), st.one_of(st.integers(-3, -1), st.floats(0, 3), st.booleans(), st.text())
+_GOOD_KERNEL, _BAD_KERNEL = st.integers(1, 40), st.one_of(st.integers(-5, 0), st.floats(1, 5), st.booleans())
+_GOOD_LR = st.floats(1e-4, 1e3)
+_BAD_LR = st.one_of(
+    st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf")), st.booleans(), st.just("0.02")
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_bad_scalar_arguments_always_raise_good_ones_always_train(data):
+    """Some of width, n_steps, n_kernel, ref_lr are drawn bad (often none); any bad one raises, naming a bad one."""
+    names = ("width", "n_steps", "n_kernel", "ref_lr")
+    chosen = data.draw(st.sets(st.sampled_from(names), max_size=2), label="bad arguments")
+    bad = {name: name in chosen for name in names}
+    pick = {
+        "width": (_BAD_WIDTHS, _GOOD_WIDTHS),
+        "n_steps": (_BAD_STEPS, _GOOD_STEPS),
+        "n_kernel": (_BAD_KERNEL, _GOOD_KERNEL),
+        "ref_lr": (_BAD_LR, _GOOD_LR),
+    }
+    args = {name: data.draw(pick[name][0] if bad[name] else pick[name][1], label=name) for name in pick}
+    event("trains" if not chosen else "raises")
+    call = dict(key=KEY, n_steps=args["n_steps"], n_kernel=args["n_kernel"], ref_lr=args["ref_lr"])
+    if any(bad.values()):
+        with pytest.raises((TypeError, ValueError)) as err:
+            T.train(M.MLP(n_in=3), args["width"], S.preset("mf"), _TOY, **call)
+        assert any(name in str(err.value) for name, b in bad.items() if b), str(err.value)
+    else:
+        hist = T.train(M.MLP(n_in=3), args["width"], S.preset("mf"), _TOY, **call)
+        assert hist.train_loss.shape == (args["n_steps"] + 1,)
+        assert hist.kernel.shape == (args["n_steps"] + 1, 2, min(args["n_kernel"], 16))

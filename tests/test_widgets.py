@@ -94,5 +94,5 @@ def test_path_follows_the_grid_without_repeats():
     ],
 )
 def test_bad_input_names_the_parameter(call, parameter):
-    with pytest.raises(ValueError, match=parameter):
+    with pytest.raises((TypeError, ValueError), match=parameter):
         call()

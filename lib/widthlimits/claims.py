@@ -14,8 +14,17 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+import numbers
+
+import numpy as np
+
+from widthlimits import _validate
 
 _REGISTRY: list[Claim] = []
+
+#: Outcomes of a claim. ``skip`` is a claim that could not be tested under this run (its reason says why):
+#: it is listed in :func:`summary` and never counts as support.
+STATUSES = ("pass", "fail", "skip")
 
 
 class ClaimError(AssertionError):
@@ -24,25 +33,38 @@ class ClaimError(AssertionError):
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
-    """A checked statement: what was measured, what was expected, and whether it held."""
+    """A checked statement: what was measured, what was expected, and whether it held.
+
+    ``status`` is ``"pass"``, ``"fail"`` or ``"skip"``; ``passed`` is true only for ``"pass"``.
+    """
 
     name: str
     measured: float
     expected: str
     passed: bool
     note: str = ""
+    status: str = ""
+
+    def __post_init__(self):
+        if not self.status:  # derived for callers that build a Claim from ``passed`` alone
+            object.__setattr__(self, "status", "pass" if self.passed else "fail")
+        _validate.choice("status", self.status, STATUSES)
 
     def __str__(self) -> str:
-        mark = "PASS" if self.passed else "FAIL"
+        mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[self.status]
         got = "" if math.isnan(self.measured) else f"measured {self.measured:.4g}, "
         text = f"[{mark}] {self.name}: {got}expected {self.expected}"
         return text + (f" ({self.note})" if self.note else "")
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.passed else "#cf222e"
-        mark = "&#10003;" if self.passed else "&#10007;"
+        colour, mark, word = {
+            "pass": ("#1a7f37", "&#10003;", "claim"),
+            "fail": ("#cf222e", "&#10007;", "claim"),
+            "skip": ("#9a6700", "&#8856;", "not tested"),
+        }[self.status]
         body = html.escape(str(self).split("] ", 1)[1])
-        return f'<p style="margin:0.2em 0"><span style="color:{colour};font-weight:bold">{mark} claim</span> {body}</p>'
+        badge = f'<span style="color:{colour};font-weight:bold">{mark} {word}</span>'
+        return f'<p style="margin:0.2em 0">{badge} {body}</p>'
 
 
 def _record(claim: Claim) -> None:
@@ -56,25 +78,46 @@ def _record(claim: Claim) -> None:
             display(claim)
     except ImportError:
         pass
-    if not claim.passed:
+    if claim.status == "fail":
         raise ClaimError(str(claim))
 
 
-def _number(name: str, value: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+def _name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _number(name: str, value: object) -> float:
+    """A measured value as a float; NaN and inf are allowed (they fail the claim), other types are errors."""
+    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
+        value = value.item()
+    elif hasattr(value, "shape") and hasattr(value, "dtype") and tuple(value.shape) == ():
+        value = value.item()  # a concrete 0-d JAX array
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number (a measured value), got {value!r}")
+    return float(value)
+
+
+def _note(note: object) -> str:
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a string, got {note!r}")
+    return note
 
 
 def close(name: str, measured: float, expected: float, tol: float, *, relative: bool = False, note: str = "") -> None:
     """Claim ``|measured - expected| <= tol`` (or ``<= tol * |expected|`` if ``relative``).
 
-    A non-finite ``measured`` (e.g. from a diverged run) always fails.
+    A non-finite ``measured`` (e.g. from a diverged run) always fails; ``expected`` and ``tol`` must be finite
+    (``tol >= 0``), since an infinite tolerance would make the claim unfalsifiable.
     """
-    m, e, t = _number("measured", measured), _number("expected", expected), _number("tol", tol)
-    if not (math.isfinite(t) and t >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    name, note = _name(name), _note(note)
+    m = _number("measured", measured)
+    e = _validate.real("expected", expected)
+    t = _validate.real("tol", tol, low=0.0)
+    relative = _validate.boolean("relative", relative)
+    if relative and e == 0:
+        raise ValueError("expected must be non-zero for a relative tolerance (use an absolute tol around 0)")
     bound = t * abs(e) if relative else t
     passed = math.isfinite(m) and abs(m - e) <= bound
     spec = f"{e:.4g} ± {100 * t:.3g}%" if relative else f"{e:.4g} ± {t:.3g}"
@@ -82,22 +125,52 @@ def close(name: str, measured: float, expected: float, tol: float, *, relative: 
 
 
 def less(name: str, smaller: float, larger: float, *, margin: float = 0.0, note: str = "") -> None:
-    """Claim ``smaller + margin < larger``; fails if either side is not finite."""
+    """Claim ``smaller + margin < larger``; fails if either side is not finite.
+
+    ``margin`` must be finite and ``>= 0``: a negative margin would let ``smaller > larger`` pass.
+    """
+    name, note = _name(name), _note(note)
     s, big = _number("smaller", smaller), _number("larger", larger)
+    margin = _validate.real("margin", margin, low=0.0)
     passed = math.isfinite(s) and math.isfinite(big) and s + margin < big
     return _record(Claim(name, s, f"< {big:.4g}" + (f" - {margin:.3g}" if margin else ""), passed, note))
 
 
 def within(name: str, measured: float, low: float, high: float, *, note: str = "") -> None:
-    """Claim ``low <= measured <= high``; fails if ``measured`` is not finite."""
+    """Claim ``low <= measured <= high``; fails if ``measured`` is not finite.
+
+    One bound may be infinite (a one-sided claim), but not both, and ``low <= high``.
+    """
+    name, note = _name(name), _note(note)
     m = _number("measured", measured)
-    passed = math.isfinite(m) and low <= m <= high
-    return _record(Claim(name, m, f"in [{low:.4g}, {high:.4g}]", passed, note))
+    lo, hi = _number("low", low), _number("high", high)
+    if math.isnan(lo) or math.isnan(hi) or lo > hi or (math.isinf(lo) and math.isinf(hi)):
+        raise ValueError(f"low and high must satisfy low <= high with at most one infinite, got [{low!r}, {high!r}]")
+    passed = math.isfinite(m) and lo <= m <= hi
+    return _record(Claim(name, m, f"in [{lo:.4g}, {hi:.4g}]", passed, note))
 
 
 def holds(name: str, condition: bool, *, measured: float = float("nan"), note: str = "") -> None:
-    """Claim a boolean condition (for exact statements such as 'identical at the reference width')."""
-    return _record(Claim(name, _number("measured", measured), "true", bool(condition), note))
+    """Claim a boolean condition (for exact statements such as 'identical at the reference width').
+
+    ``condition`` must be a real boolean (Python or NumPy): a number or a string such as ``"False"`` would be
+    truthy by accident, so it is a ``TypeError``.
+    """
+    name, note = _name(name), _note(note)
+    cond = _validate.boolean("condition", condition)
+    return _record(Claim(name, _number("measured", measured), "true", cond, note))
+
+
+def skip(name: str, reason: str) -> None:
+    """Record that a claim is not tested in this run, and why (e.g. the profile has too few widths).
+
+    A skipped claim is shown where it would have been checked and listed in :func:`summary`; it never counts
+    as support and never raises.
+    """
+    name, reason = _name(name), _note(reason)
+    if not reason.strip():
+        raise ValueError("reason must say why the claim is not tested, got an empty string")
+    return _record(Claim(name, math.nan, "not tested", False, reason, status="skip"))
 
 
 def _cell(text: str) -> str:
@@ -106,12 +179,20 @@ def _cell(text: str) -> str:
 
 
 def summary() -> str:
-    """A Markdown table of every claim checked so far in this process (to end a chapter)."""
+    """A Markdown table of every claim checked so far in this process (to end a chapter).
+
+    Skipped claims are listed with their reason, and a last line counts passed and skipped claims.
+    """
     rows = ["| claim | measured | expected | |", "|---|---|---|---|"]
+    marks = {"pass": "✓", "fail": "✗", "skip": "not tested"}
     for c in _REGISTRY:
         got = "" if math.isnan(c.measured) else f"{c.measured:.4g}"
-        rows.append(f"| {_cell(c.name)} | {got} | {_cell(c.expected)} | {'✓' if c.passed else '✗'} |")
-    return "\n".join(rows)
+        expected = c.expected if c.status != "skip" else f"not tested: {c.note}"
+        rows.append(f"| {_cell(c.name)} | {got} | {_cell(expected)} | {marks[c.status]} |")
+    counts = {s: sum(c.status == s for c in _REGISTRY) for s in STATUSES}
+    tail = f"\n\n{counts['pass']} claims passed" + (f", {counts['fail']} failed" if counts["fail"] else "")
+    tail += f", {counts['skip']} not tested under this run (reasons above)." if counts["skip"] else "."
+    return "\n".join(rows) + tail
 
 
 def checked() -> list[Claim]:

@@ -8,7 +8,9 @@ Sources, chosen by ``source=``:
 * ``"bundled"``: the subset shipped in the package (1105 bit-exact training images, 1000 test images of
   which 198 are bit-exact and the rest JPEG-decoded; see the README's data card). Works offline.
 * ``"download"``: the official CIFAR-10 archive, downloaded once into the cache directory and verified
-  against its published MD5 checksum.
+  against its published MD5 checksum; the extracted ``cifar2.npz`` is verified against the SHA-256 recorded
+  beside it (``cifar2.npz.sha256``) on every use, and rebuilt from the archive if it does not match (all in
+  :mod:`widthlimits.cifar10`, whose :func:`download_cifar10` and :func:`cache_dir` are re-exported here).
 * a path: an ``.npz`` with ``x_train (n, 32, 32, 3) uint8``, ``y_train``, ``x_test``, ``y_test``.
 * ``"auto"`` (default): the file named by ``$WIDTHLIMITS_CIFAR2`` if set, else ``"bundled"``.
 """
@@ -16,29 +18,36 @@ Sources, chosen by ``source=``:
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import pickle
-import tarfile
-import tempfile
-import urllib.request
-import warnings
 import zipfile
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from widthlimits import _validate
+from widthlimits.cifar10 import (  # noqa: F401  (re-exported: callers use data.cache_dir, data._atomic_write)
+    CIFAR10_MD5,
+    CIFAR10_URL,
+    ENV_CACHE,
+    ENV_FILE,
+    _atomic_write,
+    cache_dir,
+    download_cifar10,
+)
 
 MEAN, STD = 0.4734, 0.2516
 N_IN = 3 * 32 * 32
 CLASSES = ("airplane", "automobile")
 BUNDLED_SHA256 = "47bef03f37191c262567e55da4a8a344771ceee1d114b729b75de658780941bc"
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
-ENV_FILE = "WIDTHLIMITS_CIFAR2"
-ENV_CACHE = "WIDTHLIMITS_CACHE"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
+#: Largest ``|x|`` an input may hold. Preprocessed CIFAR2 lies in ``[-1.9, 2.1]`` and the toy inputs within a
+#: few units; a float copy of raw pixels reaches 255. Such inputs are an error, not a warning: they make every
+#: pre-activation about 100x too large, so runs diverge or saturate and the sweep *caches* those results under
+#: a key that looks legitimate, while a warning scrolls away in a notebook. A genuine feature 100 standard
+#: deviations out is a data bug too; rescale (or :func:`preprocess`) first.
+MAX_ABS_INPUT = 100.0
 
 
 class Dataset(NamedTuple):
@@ -57,28 +66,67 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
 
-def cache_dir() -> Path:
-    """Root of the on-disk cache: ``$WIDTHLIMITS_CACHE`` or ``~/.cache/widthlimits``."""
-    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "widthlimits")
+def check_inputs(x: Any, n_in: int | None = None, *, name: str = "x") -> Any:
+    """Check network inputs ``x (n, n_in)``: 2-D, floating, finite, ``n >= 1``, ``|x| <= MAX_ABS_INPUT``.
+
+    ``n_in`` (the model's input dimension) is checked when given. Returns ``x`` (a list becomes an array).
+    Integer inputs are rejected with a hint: raw pixels must go through :func:`preprocess` first. A traced
+    ``x`` is checked for rank, shape and dtype only.
+    """
+    if hasattr(x, "dtype") and np.dtype(x.dtype).kind in "biu":
+        raise TypeError(
+            f"{name} must hold floating-point inputs, got dtype {x.dtype}; raw pixels must go through "
+            "data.preprocess first"
+        )
+    x = _validate.array(name, x, ndim=2, kinds="f")
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (n, n_in) with n >= 1 and n_in >= 1, got {tuple(x.shape)}")
+    if n_in is not None and x.shape[1] != n_in:
+        raise ValueError(
+            f"{name} must have n_in={n_in} columns (the model's input dimension), got shape {tuple(x.shape)}"
+        )
+    if not _validate.is_traced(x):
+        big = float(np.max(np.abs(np.asarray(x))))
+        if big > MAX_ABS_INPUT:
+            raise ValueError(
+                f"{name} must lie in [-{MAX_ABS_INPUT:g}, {MAX_ABS_INPUT:g}], got max |x| = {big:g}; "
+                "did you forget data.preprocess?"
+            )
+    return x
+
+
+def check_dataset(data: Any, n_in: int | None = None, *, name: str = "data") -> Dataset:
+    """Check a :class:`Dataset` before it reaches compiled code; returns it as a ``Dataset``.
+
+    Checks: ``x_train (n, n_in)`` and ``x_test (m, n_in)`` pass :func:`check_inputs` (floating, finite,
+    ``n, m >= 1``, equal numbers of columns, ``n_in`` of the model when given); ``y_train (n,)`` and
+    ``y_test (m,)`` are labels in ``{0, 1}`` (not ``±1``, not a column ``(n, 1)``, which would broadcast the
+    loss to ``(n, n)``). Raises ``TypeError``/``ValueError`` naming the field, e.g. ``data.y_train``.
+
+    Safe under ``jit``: traced leaves are checked for shapes and dtypes only, so callers (training, limits)
+    can run it on whatever they are given.
+    """
+    if not isinstance(data, tuple) or len(data) != 4:
+        raise TypeError(f"{name} must be a Dataset (x_train, y_train, x_test, y_test), got {type(data).__name__}")
+    x, y, xt, yt = data
+    x = check_inputs(x, n_in, name=f"{name}.x_train")
+    xt = check_inputs(xt, x.shape[1], name=f"{name}.x_test")
+    y = _validate.labels(f"{name}.y_train", y, x.shape[0])
+    yt = _validate.labels(f"{name}.y_test", yt, xt.shape[0])
+    return Dataset(x, y, xt, yt)
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:
     """``(n, 32, 32, 3) uint8`` HWC images -> ``(n, 3072) float32`` normalised, channel-first flattened."""
+    # uint8 only: float images (already scaled to [0, 1], or already preprocessed) would be divided by 255
+    # again and silently come out as a near-constant input.
+    dtype = getattr(images, "dtype", None)
+    if dtype is None or np.dtype(dtype) != np.uint8:
+        got = f"dtype {dtype}" if dtype is not None else type(images).__name__
+        raise TypeError(f"images must be raw uint8 pixels of shape (n, 32, 32, 3), got {got}")
+    images = np.asarray(_validate.array("images", images, shape=(None, 32, 32, 3), kinds="u", finite=False))
     x = (images.astype(np.float32) / 255.0 - MEAN) / STD
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2).reshape(len(images), N_IN))
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` so that ``path`` is either absent or complete, never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -113,97 +161,19 @@ def _bundled() -> dict[str, np.ndarray]:
         return _read_npz(path)
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fetch(url: str, target: Path, md5: str) -> None:
-    """Download ``url`` to ``target`` through a temporary file; keep it only if its MD5 matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        h = hashlib.md5()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                h.update(chunk)
-                out.write(chunk)
-        if h.hexdigest() != md5:
-            raise ValueError(
-                f"checksum mismatch for {url}: md5 {h.hexdigest()}, expected {md5}; "
-                "the download is corrupt or incomplete and was discarded"
-            )
-        os.replace(tmp, target)
-    except OSError as err:
-        raise OSError(f"could not download {url} ({err}); set ${ENV_FILE} to a local CIFAR2 .npz instead") from err
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _extract_cifar2(archive: Path) -> bytes:
-    """Classes 0 and 1 of the CIFAR-10 python archive, as the bytes of an ``.npz``."""
-    parts: dict[str, list] = {"train": [], "test": []}
-    with tarfile.open(archive, "r:gz") as tar:
-        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-        for name in names:
-            member = next((m for m in tar.getmembers() if m.name.endswith(f"/{name}")), None)
-            if member is None:
-                raise ValueError(f"{archive} has no member {name}; is it the CIFAR-10 python archive?")
-            batch = pickle.load(tar.extractfile(member), encoding="bytes")  # checksum-verified official file
-            labels = np.asarray(batch[b"labels"])
-            pixels = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-            parts["test" if name == "test_batch" else "train"].append((labels, pixels))
-    arrays = {}
-    for split, batches in parts.items():
-        labels = np.concatenate([b[0] for b in batches])
-        pixels = np.concatenate([b[1] for b in batches])
-        keep = np.flatnonzero(labels < 2)
-        arrays |= {
-            f"x_{split}": pixels[keep],
-            f"y_{split}": labels[keep].astype(np.uint8),
-            f"exact_{split}": np.ones(len(keep), bool),
-            f"cifar10_index_{split}": keep.astype(np.int32),
-        }
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def download_cifar10(
-    directory: str | os.PathLike | None = None, *, url: str = CIFAR10_URL, md5: str = CIFAR10_MD5
-) -> Path:
-    """Download CIFAR-10 (once), verify its MD5 and extract CIFAR2; returns the path of ``cifar2.npz``.
-
-    Files land in ``directory`` (default ``cache_dir() / "data"``). Every write goes through a temporary
-    file, so an interrupted download or a checksum mismatch leaves no partial file behind.
-    """
-    root = Path(directory) if directory is not None else cache_dir() / "data"
-    archive, out = root / "cifar-10-python.tar.gz", root / "cifar2.npz"
-    if out.exists():
-        return out
-    if archive.exists() and _md5(archive) != md5:
-        warnings.warn(f"cached {archive} fails its checksum; downloading it again", stacklevel=2)
-        archive.unlink()
-    if not archive.exists():
-        _fetch(url, archive, md5)
-    _atomic_write(out, _extract_cifar2(archive))
-    return out
-
-
 def load_raw(source: str | os.PathLike = "auto") -> dict[str, np.ndarray]:
     """Unprocessed uint8 images and labels from ``source`` (see the module docstring)."""
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(f"source must be 'auto', 'bundled', 'download' or a path, got {type(source).__name__}")
+    if isinstance(source, str) and not source:
+        raise ValueError("source must be 'auto', 'bundled', 'download' or a path, got an empty string")
     if source == "auto":
         source = os.environ.get(ENV_FILE) or "bundled"
     if source == "bundled":
         return _bundled()
     if source == "download":
         return _read_npz(download_cifar10())
-    if isinstance(source, (str, os.PathLike)):
-        return _read_npz(Path(source))
-    raise ValueError(f"source must be 'auto', 'bundled', 'download' or a path, got {source!r}")
+    return _read_npz(Path(source))
 
 
 def _first_per_class(y: np.ndarray, n: int) -> np.ndarray:
@@ -222,9 +192,16 @@ def load_cifar2(
       seed: seed of the training-subset draw (independent of the networks' seeds).
       source: where the images come from (module docstring).
     """
+    # Sizes are checked before the (slow) load; their upper bounds depend on the source, checked after it.
+    n_train = _validate.integer("n_train", n_train, low=2)
+    if n_train % 2:
+        raise ValueError(f"n_train must be an even integer >= 2 (half of each class), got {n_train}")
+    if n_test is not None:
+        n_test = _validate.integer("n_test", n_test, low=2)
+        if n_test % 2:
+            raise ValueError(f"n_test must be an even integer >= 2 (half of each class) or None, got {n_test}")
+    seed = _validate.integer("seed", seed, low=0)
     raw = load_raw(source)
-    if not isinstance(n_train, int) or n_train < 2 or n_train % 2:
-        raise ValueError(f"n_train must be an even integer >= 2, got {n_train!r}")
     available = int(min(np.bincount(raw["y_train"], minlength=2)))
     if n_train // 2 > available:
         raise ValueError(
@@ -239,7 +216,7 @@ def load_cifar2(
         test = np.arange(len(y_test))
     else:
         available = int(min(np.bincount(y_test, minlength=2)))
-        if not isinstance(n_test, int) or n_test < 2 or n_test % 2 or n_test // 2 > available:
+        if n_test // 2 > available:
             raise ValueError(f"n_test must be an even integer in [2, {2 * available}] or None, got {n_test!r}")
         test = _first_per_class(y_test, n_test)
     return Dataset(
@@ -251,7 +228,14 @@ def load_cifar2(
 
 
 def fingerprint(ds: Dataset) -> str:
-    """A short hash of the dataset's contents (used in cache keys)."""
+    """A short hash of the dataset's contents (used in cache keys).
+
+    Shapes and dtypes are hashed with the bytes, so equal bytes in another layout give another fingerprint.
+    """
+    if not isinstance(ds, tuple) or len(ds) != 4:
+        raise TypeError(f"ds must be a Dataset (x_train, y_train, x_test, y_test), got {type(ds).__name__}")
+    if _validate.is_traced(ds):
+        raise TypeError("ds must hold concrete arrays to be fingerprinted, got traced values (inside jit?)")
     h = hashlib.sha256()
     for a in ds:
         arr = np.ascontiguousarray(a)
@@ -276,11 +260,13 @@ def toy_2d(n_train: int = 256, n_test: int = 256, *, seed: int = 0, kind: str = 
     Each split holds exactly half of each class (rejection sampling). Returns a :class:`Dataset` with
     ``x_* (n, 3) float32``; train and test points are independent draws from the same law.
     """
-    if kind not in TOY_KINDS:
-        raise ValueError(f"kind must be one of {TOY_KINDS}, got {kind!r}")
+    _validate.choice("kind", kind, TOY_KINDS)
+    n_train = _validate.integer("n_train", n_train, low=2)
+    n_test = _validate.integer("n_test", n_test, low=2)
     for name, n in (("n_train", n_train), ("n_test", n_test)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 2 or n % 2:
-            raise ValueError(f"{name} must be an even integer >= 2, got {n!r}")
+        if n % 2:
+            raise ValueError(f"{name} must be an even integer >= 2 (half of each class), got {n}")
+    seed = _validate.integer("seed", seed, low=0)
     rng = np.random.default_rng(seed)
 
     def label(p: np.ndarray) -> np.ndarray:

@@ -1,25 +1,26 @@
 """Sweeps over widths x families x learning rates x seeds, cached on disk.
 
 :func:`sweep` compiles one training program per width (and optimiser), runs every family, learning rate and
-seed of that width as one vmapped batch, and stores the result of each width in the cache directory under a
-key that hashes the *whole* configuration: architecture, width, exponents, learning rates, seeds, steps,
-the data's contents, the library's source code and the JAX version. A changed configuration therefore never
-reads a stale entry, and a finished width survives an interrupted sweep. Entries are written atomically.
+seed of that width as one vmapped batch, and stores the result of each width in the on-disk cache of
+:mod:`widthlimits.sweep_cache`, under a key that hashes the *whole* configuration (architecture, width,
+exponents, learning rates, seeds, steps, the data, the library's code, JAX's version and flags); an entry is
+trusted only if it proves to be the requested one. :func:`at_init` gathers statistics of fresh draws.
+
+The results, a :class:`Sweep`, and their JSON files live in :mod:`widthlimits.results_files`; ``Sweep``,
+``sweep_to_json``, ``sweep_from_json``, ``load_asset``, ``clear_cache`` and ``CacheWarning`` are re-exported
+here, where callers have always found them.
+
+Every public function checks its concrete arguments before anything is traced or allocated, and raises
+``TypeError``/``ValueError`` naming the parameter and its valid range.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import io
-import json
-import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from importlib import resources
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -27,15 +28,25 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
+from widthlimits import _validate, models, scalings, training
 from widthlimits import data as data_mod
-from widthlimits import models, scalings, training
+from widthlimits import sweep_cache as cache_mod
+from widthlimits.results_files import (  # noqa: F401  (re-exported: callers use experiments.load_asset, ...)
+    Sweep,
+    load_asset,
+    sweep_from_json,
+    sweep_to_json,
+)
+from widthlimits.sweep_cache import CacheWarning, clear_cache  # noqa: F401  (re-exported)
 
 #: Upper bound on ``batch x width x n_in`` floats of input-layer weights held at once by the direct engine
 #: (about 1 GB of weights; the engine's working memory is a few times that).
 MAX_BATCH_FLOATS = 2**28
 #: Upper bound on the working memory of one batch of the Gram engine, by the model of :func:`_gram_chunking`.
 MAX_GRAM_BATCH_BYTES = 10 * 2**30
-_CODE_MODULES = ("data", "scalings", "models", "training", "experiments")
+#: Seeds are ``jax.random.PRNGKey`` seeds; without x64 JAX keeps only their low 32 bits, so ``-1`` and
+#: ``2**32 - 1`` (or ``0`` and ``2**32``) would silently be the same draw. The range keeps distinct seeds distinct.
+MAX_SEED = 2**32 - 1
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -49,83 +60,48 @@ class Family:
     scaling: scalings.Scaling
     init_corrected: bool = False
 
-
-@dataclasses.dataclass(frozen=True)
-class Sweep:
-    """Results of :func:`sweep`.
-
-    ``history`` is a :class:`~widthlimits.training.History` of numpy arrays whose leaves carry the leading
-    axes ``(width, family, lr, seed)`` before the per-run axes documented there.
-    """
-
-    widths: tuple[int, ...]
-    families: tuple[str, ...]
-    ref_lrs: tuple[float | None, ...]
-    seeds: tuple[int, ...]
-    n_steps: int
-    history: training.History
-    #: Wall-clock seconds spent on each width (near zero where it came from the cache) and whether it did.
-    seconds: tuple[float, ...] = dataclasses.field(default=(), compare=False)
-    cached: tuple[bool, ...] = dataclasses.field(default=(), compare=False)
-
-    def get(self, *, width: int | None = None, family: str | None = None, lr: float | None = None) -> training.History:
-        """The history with the named axes indexed away (``None`` keeps an axis)."""
-        index = (
-            slice(None) if width is None else self.widths.index(width),
-            slice(None) if family is None else self.families.index(family),
-            slice(None) if lr is None else self.ref_lrs.index(lr),
-        )
-        return jax.tree.map(lambda a: a[index], self.history)
-
-    def diverged(self) -> list[dict]:
-        """One record per run that produced NaN/inf: width, family, lr, seed and the first bad step."""
-        bad = self.history.nonfinite_step
-        return [
-            dict(
-                width=self.widths[i],
-                family=self.families[j],
-                lr=self.ref_lrs[k],
-                seed=self.seeds[s],
-                step=int(bad[i, j, k, s]),
+    def __post_init__(self):
+        if not isinstance(self.scaling, scalings.Scaling):
+            raise TypeError(
+                f"scaling must be a Scaling (from scalings.preset, from_hat or from_raw), got "
+                f"{type(self.scaling).__name__}"
             )
-            for i, j, k, s in zip(*np.nonzero(bad >= 0))
-        ]
+        # 0/1 or "False" would select a model silently; only a real bool is accepted (frozen: set through object)
+        object.__setattr__(self, "init_corrected", _validate.boolean("init_corrected", self.init_corrected))
 
 
-def _code_fingerprint() -> str:
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _CODE_MODULES:
-        h.update((here / f"{name}.py").read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _cache_key(config: dict) -> str:
-    blob = json.dumps(config, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:32]
-
-
-def _save(path: Path, hist: training.History, config: dict) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, config=np.array(json.dumps(config, sort_keys=True, default=str)), **hist._asdict())
-    data_mod._atomic_write(path, buf.getvalue())
-
-
-def _load(path: Path) -> training.History | None:
-    try:
-        with np.load(path) as f:
-            return training.History(**{k: f[k] for k in training.History._fields})
-    except Exception as err:  # a corrupt entry is recomputed, never trusted
-        warnings.warn(f"ignoring unreadable cache entry {path}: {err}", stacklevel=3)
-        return None
-
-
-def _as_family(value: Family | scalings.Scaling) -> Family:
+def _as_family(name: str, value: Family | scalings.Scaling) -> Family:
     if isinstance(value, Family):
         return value
     if isinstance(value, scalings.Scaling):
         return Family(value)
-    raise ValueError(f"families must map names to Family or Scaling objects, got {type(value).__name__}")
+    raise TypeError(f"families must map names to Family or Scaling objects, got {type(value).__name__} for {name!r}")
+
+
+def _check_families(families) -> None:
+    """A non-empty mapping with string keys (the values are checked by the caller)."""
+    if not isinstance(families, Mapping):
+        raise TypeError(f"families must be a mapping of names to families, got {type(families).__name__}")
+    if not families:
+        raise ValueError("families must name at least one family, got an empty mapping")
+    for name in families:
+        if not isinstance(name, str):
+            raise TypeError(f"families must have string names, got the key {name!r}")
+
+
+def _check_mlp(mlp) -> models.MLP:
+    if not isinstance(mlp, models.MLP):
+        raise TypeError(f"mlp must be a models.MLP, got {type(mlp).__name__}")
+    return mlp
+
+
+def _check_seeds(seeds) -> tuple[int, ...]:
+    return _validate.integers("seeds", seeds, low=0, high=MAX_SEED, distinct=True)
+
+
+def _check_widths(widths) -> tuple[int, ...]:
+    # Before any allocation: a width beyond MAX_WIDTH makes XLA abort the process instead of raising.
+    return _validate.integers("widths", widths, low=1, high=_validate.MAX_WIDTH, distinct=True)
 
 
 def _gram_chunking(mlp, width: int, data, n_runs: int, per_seed: int) -> tuple[int, int]:
@@ -228,23 +204,34 @@ def sweep(
     Exponents, learning rates and seeds are traced: each width compiles once (per optimiser), and all its
     runs go through one vmapped program in as few memory-bounded chunks as possible.
     """
-    widths, seeds = tuple(int(w) for w in widths), tuple(int(s) for s in seeds)
-    for w in widths:
-        scalings._check_width("widths[i]", w)
-    if not families:
-        raise ValueError("families must name at least one family")
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    if not isinstance(n_steps, int) or n_steps < 0:
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    if precision not in training.PRECISIONS:
-        raise ValueError(f"precision must be one of {training.PRECISIONS}, got {precision!r}")
-    fams = {name: _as_family(f) for name, f in families.items()}
-    lrs = (None,) if ref_lrs is None else tuple(float(lr) for lr in ref_lrs)
+    # Every argument is checked here, before anything is traced, allocated or read from the cache: each would
+    # otherwise fail deep inside XLA, or worse, run a plausible wrong sweep (int(8.7) is a width of 8).
+    mlp = _check_mlp(mlp)
+    widths = _check_widths(widths)
+    _check_families(families)
+    fams = {name: _as_family(name, f) for name, f in families.items()}
+    data = data_mod.check_dataset(data, mlp.n_in, name="data")
+    seeds = _check_seeds(seeds)
+    n_steps = _validate.integer("n_steps", n_steps, low=0)
+    if ref_lrs is None:
+        lrs: tuple[float | None, ...] = (None,)
+    else:
+        lrs = _validate.reals("ref_lrs", ref_lrs, low=0, open_low=True)
+        if len(set(lrs)) != len(lrs):
+            dup = sorted({v for v in lrs if lrs.count(v) > 1})
+            raise ValueError(f"ref_lrs must be distinct (repeats would count one configuration twice), got {dup}")
+    n_kernel = _validate.integer("n_kernel", n_kernel, low=1)
+    ref_width = _validate.width("ref_width", ref_width)
+    _validate.choice("loss", loss, tuple(training.LOSSES))
+    cache = _validate.boolean("cache", cache)
+    progress = _validate.boolean("progress", progress)
+    _validate.choice("engine", engine, training.ENGINES)
+    _validate.choice("precision", precision, training.PRECISIONS)
     runs = [(fam, lr, seed) for fam in fams.values() for lr in lrs for seed in seeds]
     resolved = [(fam, scalings.REF_LR[fam.scaling.optimizer] if lr is None else lr, seed) for fam, lr, seed in runs]
-    fp_data, fp_code = data_mod.fingerprint(data), _code_fingerprint()
-    root = data_mod.cache_dir() / "runs"
+    fp_data, fp_code, env = data_mod.fingerprint(data), cache_mod._code_fingerprint(), cache_mod._environment()
+    root = cache_mod.runs_dir()
+    layout = cache_mod._expected_layout(mlp, len(resolved), n_steps, n_kernel, data.x_test.shape[0])
 
     engines = {
         opt: training.resolve_engine(mlp, opt, data.x_train.shape[0], engine)
@@ -272,12 +259,12 @@ def sweep(
             runs=[(dataclasses.asdict(f.scaling), f.init_corrected, lr, s) for f, lr, s in resolved],
             data=fp_data,
             code=fp_code,
-            jax=jax.__version__,
             engines=engines,
             precision=precision,
+            **env,
         )
-        path = root / f"{_cache_key(config)}.npz"
-        hist = _load(path) if cache and path.exists() else None
+        path = root / f"{cache_mod._cache_key(config)}.npz"
+        hist = cache_mod._load(path, config, layout, n_steps) if cache else None
         cached.append(hist is not None)
         if hist is not None:
             bar.update(width * len(resolved))
@@ -303,7 +290,7 @@ def sweep(
                 parts.update({i: jax.tree.map(lambda a, k=k: a[k], part) for k, i in enumerate(idx)})
             hist = jax.tree.map(lambda *xs: np.stack(xs), *(parts[i] for i in range(len(resolved))))
             if cache:
-                _save(path, hist, config)
+                cache_mod._save(path, hist, config)
         per_width.append(hist)
         seconds.append(time.perf_counter() - start)
     bar.close()
@@ -317,7 +304,8 @@ def sweep(
             f"{b['family']} d={b['width']} lr={b['lr']} seed={b['seed']} step {b['step']}" for b in bad[:5]
         )
         warnings.warn(
-            f"{len(bad)} run(s) produced NaN/inf: {shown}{' ...' if len(bad) > 5 else ''}",
+            f"{len(bad)} run(s) diverged (NaN, inf or a logit above the divergence bound): {shown}"
+            + (" ..." if len(bad) > 5 else ""),
             DivergenceWarning,
             stacklevel=2,
         )
@@ -364,62 +352,34 @@ def at_init(
 ) -> InitStats:
     """Logits and per-layer kernels of many fresh draws, ``xs (n, n_in)``; one compilation per width.
 
-    Seed ``s`` gives the same underlying draw for every family, as in :func:`sweep`.
+    Seed ``s`` gives the same underlying draw for every family, as in :func:`sweep`. ``families`` maps names
+    to scalings of one optimiser (their learning rates weight the kernels); a :class:`Family` is accepted if
+    it is not initialisation-corrected (a corrected net starts as the SP net, not as its own scaling).
     """
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    stacked = scalings.stack(list(families.values()))
-    keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+    mlp = _check_mlp(mlp)
+    widths = _check_widths(widths)
+    _check_families(families)
+    scales = []
+    for name, f in families.items():
+        if isinstance(f, Family):
+            if f.init_corrected:
+                raise ValueError(f"families must not hold init-corrected families at initialisation, got {name!r}")
+            f = f.scaling
+        if not isinstance(f, scalings.Scaling):
+            raise TypeError(f"families must map names to Scaling objects, got {type(f).__name__} for {name!r}")
+        scales.append(f)
+    optimizers = sorted({s.optimizer for s in scales})
+    if len(optimizers) > 1:
+        raise ValueError(f"families must share one optimizer (call at_init once per optimizer), got {optimizers}")
+    xs = data_mod.check_inputs(xs, mlp.n_in, name="xs")
+    seeds = _check_seeds(seeds)
+    ref_width = _validate.width("ref_width", ref_width)
+    stacked = scalings.stack(scales)
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
     out = []
     for width in widths:
-        scalings._check_width("widths[i]", width)
         batch = max(1, min(len(seeds), MAX_BATCH_FLOATS // (8 * width * (mlp.n_in + width * (mlp.depth - 1) + 1))))
         out.append(
             jax.tree.map(np.asarray, _at_init(mlp, int(width), stacked, keys, jnp.asarray(xs), ref_width, batch))
         )
     return InitStats(*(np.stack(parts) for parts in zip(*out)))
-
-
-def clear_cache() -> int:
-    """Delete every cached sweep entry; returns how many files were removed."""
-    root = data_mod.cache_dir() / "runs"
-    files = list(root.glob("*.npz")) if root.exists() else []
-    for f in files:
-        os.remove(f)
-    return len(files)
-
-
-def sweep_to_json(sw: Sweep, *, fields: Sequence[str], meta: Mapping, digits: int = 6) -> dict:
-    """A JSON-ready dict of a sweep: its axes, the chosen history ``fields`` (rounded to ``digits`` significant
-    digits) and ``meta`` (command, device, versions, ...). :func:`sweep_from_json` reads it back."""
-    bad = set(fields) - set(training.History._fields)
-    if bad:
-        raise ValueError(f"fields must be History fields {training.History._fields}, got {sorted(bad)}")
-
-    def rounded(a):
-        a = np.asarray(a)
-        return a.tolist() if a.dtype.kind in "iub" else np.vectorize(lambda v: float(f"{v:.{digits}g}"))(a).tolist()
-
-    axes = dict(widths=sw.widths, families=sw.families, ref_lrs=sw.ref_lrs, seeds=sw.seeds, n_steps=sw.n_steps)
-    hist = {f: rounded(getattr(sw.history, f)) for f in (*fields, "nonfinite_step")}
-    return dict(format="widthlimits.sweep/1", meta=dict(meta), axes=axes, history=hist)
-
-
-def sweep_from_json(obj: Mapping) -> tuple[Sweep, dict]:
-    """``(Sweep, meta)`` from :func:`sweep_to_json`'s dict; history fields that were not stored are ``None``."""
-    if obj.get("format") != "widthlimits.sweep/1":
-        raise ValueError(f"obj must be a widthlimits.sweep/1 dict, got format {obj.get('format')!r}")
-    ax, h = obj["axes"], obj["history"]
-    hist = training.History(**{f: np.asarray(h[f]) if f in h else None for f in training.History._fields})
-    sw = Sweep(
-        tuple(ax["widths"]), tuple(ax["families"]), tuple(ax["ref_lrs"]), tuple(ax["seeds"]), ax["n_steps"], hist
-    )
-    return sw, dict(obj["meta"])
-
-
-def load_asset(name: str) -> tuple[Sweep, dict]:
-    """A sweep results file shipped in the package (``widthlimits/_assets/<name>``): ``(Sweep, meta)``."""
-    ref = resources.files("widthlimits") / "_assets" / name
-    if not ref.is_file():
-        raise ValueError(f"name must be a results file in widthlimits/_assets, got {name!r}")
-    return sweep_from_json(json.loads(ref.read_text()))

@@ -24,56 +24,55 @@ learning-rate-weighted kernel :math:`\sum_l \eta_l n_{l-1} A^l P^l`; the NTK par
 :math:`\eta_l = 1/n_{l-1}` on weights and 1 on biases (present only if :math:`\sigma_b^2 > 0`).
 
 **Dynamics.** :func:`kernel_gd` runs kernel GD on the mean loss with any kernel; :func:`mse_kernel_gd` and
-:func:`mse_kernel_flow` give the square loss's trajectories in closed form.
+:func:`mse_kernel_flow` give the square loss's trajectories in closed form. The discrete ones return a
+:class:`KernelTrajectory` whose ``nonfinite_step`` flags a blow-up by the criterion of
+:mod:`widthlimits.divergence`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import numbers
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widthlimits import models, scalings
+from widthlimits import _validate, models, scalings
+from widthlimits.kernel_dynamics import KernelTrajectory, kernel_gd, mse_kernel_flow, mse_kernel_gd  # noqa: F401
 
 ACTIVATIONS = ("relu", "leaky_relu", "erf", "tanh")
 PARAMETRIZATIONS = ("ntk", "standard")
 LOSSES = ("logistic", "mse")
+#: Most Gauss-Hermite nodes per axis: the rule scans n_points**2 pairs, and NumPy's weights are NaN at 400.
+MAX_GAUSS_POINTS = 256
 
 
-def _check_choice(name: str, value: object, valid: Sequence[str]) -> None:
-    if value not in valid:
-        raise ValueError(f"{name} must be one of {tuple(valid)}, got {value!r}")
-
-
-def _check_real(name: str, value: object, low: float, high: float = math.inf, *, open_low: bool = False) -> None:
-    if isinstance(value, numbers.Real):  # traced values pass through unchecked
-        v = float(value)
-        if not (math.isfinite(v) and (v > low if open_low else v >= low) and v <= high):
-            raise ValueError(f"{name} must lie in {'(' if open_low else '['}{low:g}, {high:g}], got {value!r}")
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+def _check_variances(s11: Any, s12: Any, s22: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Broadcast ``s11, s12, s22``; where concrete, the variances must be finite and ``>= 0`` (``s12`` finite)."""
+    for name, value in (("s11", s11), ("s12", s12), ("s22", s22)):
+        _validate.array(name, value, kinds="fiu")
+        if name != "s12" and not _validate.is_traced(value) and np.any(np.asarray(value) < 0):
+            raise ValueError(f"{name} must be a variance (>= 0), got min {float(np.min(np.asarray(value))):g}")
+    shapes = [tuple(np.shape(v)) for v in (s11, s12, s22)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"s11, s12 and s22 must broadcast to one shape, got shapes {shapes}") from None
+    if not _validate.is_traced((s11, s12, s22)):
+        # A covariance must satisfy s12^2 <= s11 s22 (Cauchy-Schwarz); the closed forms would clip the correlation
+        # silently. Slack of 1e-5 relative: float32 round-off (~1e2 u) of a covariance computed by the caller.
+        v11, v12, v22 = (np.asarray(a, np.float64) for a in (s11, s12, s22))
+        if np.any(v12**2 > v11 * v22 * (1 + 1e-5) + 1e-30):
+            raise ValueError("s12 must satisfy s12**2 <= s11 * s22 (a covariance), got a larger |s12|")
+    return jnp.broadcast_arrays(*(jnp.asarray(a, jnp.float32) for a in (s11, s12, s22)))
 
 
 # ----------------------------------------------------------------------------------------- dual activations
 @functools.partial(jax.jit, static_argnames=("fn", "n_points"))
-def gaussian_expectation(fn: Callable, s11, s12, s22, *, n_points: int = 48) -> jax.Array:
-    r""":math:`\mathbb E\,\mathrm{fn}(u, v)` for :math:`(u,v)\sim\mathcal N(0,\Lambda)` by a 2-D Gauss-Hermite rule.
-
-    ``fn`` is elementwise; ``s11, s12, s22`` broadcast to a common shape ``S`` and the result has shape ``S``.
-    With :math:`u = \sqrt{s_{11}}\,z_1`, :math:`v = \sqrt{s_{22}}(\rho z_1 + \sqrt{1-\rho^2} z_2)` the rule is exact
-    for polynomials of degree :math:`< 2\,\mathrm{n\_points}` in :math:`(z_1, z_2)`; smooth ``fn`` converge fast,
-    kinked ones (ReLU) only algebraically. Node pairs are scanned, so memory stays ``O(|S|)``.
-    """
-    s11, s12, s22 = jnp.broadcast_arrays(*(jnp.asarray(a, jnp.float32) for a in (s11, s12, s22)))
+def _gaussian_expectation(fn: Callable, s11, s12, s22, n_points: int) -> jax.Array:
     z, w = np.polynomial.hermite_e.hermegauss(n_points)  # weight exp(-z^2/2)
     w = w / math.sqrt(2 * math.pi)
     zi, zj = (a.ravel().astype(np.float32) for a in np.meshgrid(z, z, indexing="ij"))
@@ -87,6 +86,21 @@ def gaussian_expectation(fn: Callable, s11, s12, s22, *, n_points: int = 48) -> 
         return total + weight * fn(sd1 * a, sd2 * (rho * a + perp * b)), None
 
     return jax.lax.scan(add, jnp.zeros_like(s11), (zi, zj, wij))[0]
+
+
+def gaussian_expectation(fn: Callable, s11, s12, s22, *, n_points: int = 48) -> jax.Array:
+    r""":math:`\mathbb E\,\mathrm{fn}(u, v)` for :math:`(u,v)\sim\mathcal N(0,\Lambda)` by a 2-D Gauss-Hermite rule.
+
+    ``fn`` is elementwise; ``s11, s12, s22`` broadcast to a common shape ``S`` and the result has shape ``S``.
+    With :math:`u = \sqrt{s_{11}}\,z_1`, :math:`v = \sqrt{s_{22}}(\rho z_1 + \sqrt{1-\rho^2} z_2)` the rule is exact
+    for polynomials of degree :math:`< 2\,\mathrm{n\_points}` in :math:`(z_1, z_2)`; smooth ``fn`` converge fast,
+    kinked ones (ReLU) only algebraically. Node pairs are scanned, so memory stays ``O(|S|)``.
+    ``n_points`` is an integer in ``[1, MAX_GAUSS_POINTS]``; ``fn`` must be hashable (it is a static argument).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be an elementwise function of (u, v), got {type(fn).__name__}")
+    n_points = _validate.integer("n_points", n_points, low=1, high=MAX_GAUSS_POINTS)
+    return _gaussian_expectation(fn, *_check_variances(s11, s12, s22), n_points)
 
 
 def _tanh_pair(u, v):
@@ -114,9 +128,10 @@ def dual(activation: str, s11, s12, s22, *, negative_slope: float = 0.1, n_point
     For erf: :math:`\frac2\pi\arcsin\frac{2s_{12}}{\sqrt{(1+2s_{11})(1+2s_{22})}}` and
     :math:`\frac4\pi[(1+2s_{11})(1+2s_{22}) - 4s_{12}^2]^{-1/2}`.
     """
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_real("negative_slope", negative_slope, 0.0, 1.0)
-    s11, s12, s22 = jnp.broadcast_arrays(*(jnp.asarray(a, jnp.float32) for a in (s11, s12, s22)))
+    _validate.choice("activation", activation, ACTIVATIONS)
+    negative_slope = _validate.real("negative_slope", negative_slope, low=0, high=1)
+    n_points = _validate.integer("n_points", n_points, low=1, high=MAX_GAUSS_POINTS)
+    s11, s12, s22 = _check_variances(s11, s12, s22)
     if activation in ("relu", "leaky_relu"):
         alpha = 0.0 if activation == "relu" else float(negative_slope)
         norm = jnp.sqrt(jnp.maximum(s11 * s22, 0))
@@ -142,19 +157,28 @@ class LayerTerms(NamedTuple):
     backward: jax.Array
 
 
-def _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope):
-    _check_int("depth", depth, 1)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_real("sigma_w2", sigma_w2, 0.0, open_low=True)
-    _check_real("sigma_b2", sigma_b2, 0.0)
-    _check_real("negative_slope", negative_slope, 0.0, 1.0)
+def _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope) -> tuple[int, float, float, float]:
+    """Checked ``(depth, sigma_w2, sigma_b2, negative_slope)`` as Python numbers (static jit arguments)."""
+    depth = _validate.integer("depth", depth, low=1)
+    _validate.choice("activation", activation, ACTIVATIONS)
+    sigma_w2 = _validate.real("sigma_w2", sigma_w2, low=0, open_low=True)
+    sigma_b2 = _validate.real("sigma_b2", sigma_b2, low=0)
+    negative_slope = _validate.real("negative_slope", negative_slope, low=0, high=1)
+    return depth, sigma_w2, sigma_b2, negative_slope
 
 
-def _check_inputs(x1, x2) -> tuple[jax.Array, jax.Array]:
-    x1, x2 = jnp.asarray(x1, jnp.float32), jnp.asarray(x2, jnp.float32)
-    if x1.ndim != 2 or x2.ndim != 2 or x1.shape[1] != x2.shape[1]:
-        raise ValueError(f"x1 and x2 must be (n1, n0) and (n2, n0) arrays, got shapes {x1.shape} and {x2.shape}")
-    return x1, x2
+def _check_inputs(x1, x2, n_in: int | None = None) -> tuple[jax.Array, jax.Array]:
+    """Finite real ``x1 (n1, n0)`` and ``x2 (n2, n0)`` with ``n1, n2, n0 >= 1`` (``n0 = n_in`` if given)."""
+    for name, x in (("x1", x1), ("x2", x2)):
+        _validate.array(name, x, ndim=2, kinds="fiu")
+        if 0 in np.shape(x):
+            raise ValueError(f"{name} must have shape (n, n0) with n >= 1 and n0 >= 1, got {np.shape(x)}")
+    if np.shape(x1)[1] != np.shape(x2)[1] or (n_in is not None and np.shape(x1)[1] != n_in):
+        want = "equal n0" if n_in is None else f"n0 = mlp.n_in = {n_in}"
+        raise ValueError(
+            f"x1 and x2 must be (n1, n0) and (n2, n0) arrays with {want}, got {np.shape(x1)}, {np.shape(x2)}"
+        )
+    return jnp.asarray(x1, jnp.float32), jnp.asarray(x2, jnp.float32)
 
 
 @functools.partial(jax.jit, static_argnames=("depth", "activation", "negative_slope"))
@@ -181,9 +205,9 @@ def layer_terms(
     x1, x2, *, depth: int, activation: str, sigma_w2: float = 1.0, sigma_b2: float = 0.0, negative_slope: float = 0.1
 ) -> LayerTerms:
     """Per-layer input and backward kernels of the infinite-width net (module docstring); ``x (n, n0)``."""
-    _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope)
+    depth, sigma_w2, sigma_b2, negative_slope = _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope)
     x1, x2 = _check_inputs(x1, x2)
-    return _layer_terms(x1, x2, sigma_w2, sigma_b2, depth, activation, float(negative_slope))
+    return _layer_terms(x1, x2, sigma_w2, sigma_b2, depth, activation, negative_slope)
 
 
 def nngp_ntk(
@@ -196,7 +220,7 @@ def nngp_ntk(
     :math:`1/n_{l-1}` and biases (if :math:`\sigma_b^2 > 0`) with rate 1, i.e. :math:`\sum_l (A^l + 1_{\sigma_b>0})P^l`.
     The NNGP does not depend on the parametrisation.
     """
-    _check_choice("parametrization", parametrization, PARAMETRIZATIONS)
+    _validate.choice("parametrization", parametrization, PARAMETRIZATIONS)
     kw = dict(depth=depth, activation=activation, sigma_w2=sigma_w2, sigma_b2=sigma_b2, negative_slope=negative_slope)
     t = layer_terms(x1, x2, **kw)
     ntk = parametrization == "ntk"
@@ -217,11 +241,11 @@ def reference_kernels(
     :math:`\mathbb E\,\Theta_d = \Theta_{\mathrm{ref}}` at every width (exactly for Gaussian weights; up to the
     CLT error of :math:`w\cdot x` over :math:`n_0` uniform terms for PyTorch's uniform law).
     """
-    mlp = models.MLP() if mlp is None else mlp
+    mlp = models.MLP() if mlp is None else models._check_mlp(mlp)
     if mlp.depth != 1:
         raise ValueError(f"mlp.depth must be 1 (the reference kernels are for one hidden layer), got {mlp.depth}")
-    _check_int("ref_width", ref_width, 1)
-    _check_real("ref_lr", ref_lr, 0.0, open_low=True)
+    ref_width = _validate.width("ref_width", ref_width)
+    ref_lr = _validate.real("ref_lr", ref_lr, low=0, open_low=True)
     x1, x2 = _check_inputs(x1, x2)
     t = layer_terms(x1, x2, depth=1, activation=mlp.activation, sigma_w2=1 / 3, negative_slope=mlp.negative_slope)
     lr_scale = jnp.array([x1.shape[1], ref_width], jnp.float32)[:, None, None]  # eta_l n_{l-1} / eta*
@@ -278,13 +302,14 @@ def mc_kernels(
     :math:`\sigma_w^2\,\phi(h^L)\cdot\phi(h^L)'/d + \sigma_b^2`, and the NTK estimate is the draw's exact tangent
     kernel in the requested parametrisation (learning rates as in :func:`nngp_ntk`).
     """
-    _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope)
-    _check_choice("parametrization", parametrization, PARAMETRIZATIONS)
-    _check_int("width", width, 1)
-    _check_int("n_samples", n_samples, 1)
+    depth, sigma_w2, sigma_b2, negative_slope = _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope)
+    _validate.choice("parametrization", parametrization, PARAMETRIZATIONS)
+    width = _validate.width("width", width)
+    n_samples = _validate.integer("n_samples", n_samples, low=1)
+    models._check_key(key)
     x1, x2 = _check_inputs(x1, x2)
-    args = (width, depth, activation, float(negative_slope), n_samples)
-    return _mc(key, x1, x2, float(sigma_w2), float(sigma_b2), parametrization == "standard", *args)
+    args = (width, depth, activation, negative_slope, n_samples)
+    return _mc(key, x1, x2, sigma_w2, sigma_b2, parametrization == "standard", *args)
 
 
 @functools.partial(jax.jit, static_argnames=("mlp", "batch_size"))
@@ -302,96 +327,16 @@ def empirical_ntk(mlp: models.MLP, params: models.Params, x1, x2, lrs, *, batch_
 
     ``x1 (n1, n_in), x2 (n2, n_in) -> (n1, n2)``; ``lrs`` has one rate per layer in ``mlp.layer_names`` order.
     Equals ``sum(lrs[l] * models.layer_kernels(...)[l])``; per-example features are computed ``batch_size`` inputs
-    at a time and no per-example gradient is materialised.
+    at a time and no per-example gradient is materialised. Rates must be finite and ``>= 0``.
     """
-    x1, x2 = _check_inputs(x1, x2)
+    models._check_mlp(mlp)
+    models._check_params(mlp, params)  # structure and shapes against mlp
+    x1, x2 = _check_inputs(x1, x2, mlp.n_in)
+    lrs = _validate.array("lrs", lrs, kinds="fiu")
+    if tuple(np.shape(lrs)) != (mlp.depth + 1,):
+        raise ValueError(f"lrs must hold one rate per layer {mlp.layer_names}, got shape {np.shape(lrs)}")
+    if not _validate.is_traced(lrs) and np.any(np.asarray(lrs) < 0):
+        raise ValueError(f"lrs must hold learning rates >= 0, got {np.asarray(lrs)}")
     lrs = jnp.asarray(lrs, jnp.float32)
-    if lrs.shape != (mlp.depth + 1,):
-        raise ValueError(f"lrs must hold one rate per layer {mlp.layer_names}, got shape {lrs.shape}")
-    _check_int("batch_size", batch_size, 1)
+    batch_size = _validate.integer("batch_size", batch_size, low=1)
     return _empirical_ntk(mlp, params, x1, x2, lrs, batch_size)
-
-
-# ----------------------------------------------------------------------------------------- kernel dynamics
-def _check_dynamics(theta_train, theta_test_train, f0_train, f0_test, y):
-    tt, ttx, f0, f0t, y = (jnp.asarray(a, jnp.float32) for a in (theta_train, theta_test_train, f0_train, f0_test, y))
-    n, n_test = y.shape[0] if y.ndim else 0, f0t.shape[0] if f0t.ndim else 0
-    shapes = [("y", y, (n,)), ("f0_test", f0t, (n_test,)), ("theta_train", tt, (n, n)), ("f0_train", f0, (n,))]
-    for name, arr, shape in [*shapes, ("theta_test_train", ttx, (n_test, n))]:
-        if arr.shape != shape:
-            raise ValueError(f"{name} must have shape {shape} (n = len(y), n_test = len(f0_test)), got {arr.shape}")
-    if not isinstance(y, jax.core.Tracer) and not np.all((np.asarray(y) == 0) | (np.asarray(y) == 1)):
-        raise ValueError("y must hold labels in {0, 1} (the mse loss regresses onto 2y - 1)")
-    return tt, ttx, f0, f0t, y
-
-
-@functools.partial(jax.jit, static_argnames=("n_steps", "loss"))
-def _kernel_gd(tt, ttx, f0, f0t, y, n_steps, loss):
-    n = y.shape[0]
-
-    def step(carry, _):
-        f, ft = carry
-        g = (jax.nn.sigmoid(f) - y if loss == "logistic" else f - (2 * y - 1)) / n  # d loss / d f, mean loss
-        return (f - tt @ g, ft - ttx @ g), carry
-
-    last, (fs, fts) = jax.lax.scan(step, (f0, f0t), None, length=n_steps)
-    return jnp.concatenate([fs, last[0][None]]), jnp.concatenate([fts, last[1][None]])
-
-
-def kernel_gd(theta_train, theta_test_train, f0_train, f0_test, y, *, n_steps: int, loss: str = "logistic"):
-    r"""Kernel gradient descent on the mean loss: ``-> f_train (T+1, n), f_test (T+1, n_test)``.
-
-    :math:`f_{k+1}(x) = f_k(x) - \frac1n\sum_j\Theta(x, x_j)\,\partial_f\ell(y_j, f_k(x_j))`, with
-    ``theta_train (n, n)`` and ``theta_test_train (n_test, n)`` already learning-rate weighted and labels
-    ``y (n,)`` in ``{0, 1}`` for both losses (``"mse"`` regresses onto :math:`2y-1`, as ``training.square_loss``).
-    This is exactly GD on the linearised model whose tangent kernel is :math:`\Theta`.
-    """
-    _check_int("n_steps", n_steps, 0)
-    _check_choice("loss", loss, LOSSES)
-    return _kernel_gd(*_check_dynamics(theta_train, theta_test_train, f0_train, f0_test, y), n_steps, loss)
-
-
-def _mse_closed(tt, ttx, f0, f0t, y, times, discrete):
-    n = y.shape[0]
-    mu, vec = jnp.linalg.eigh((tt + tt.T) / (2 * n))  # eigenpairs of Theta / n
-    mu = jnp.maximum(mu, 0.0)[None, :]
-    t = jnp.asarray(times, jnp.float32)[:, None]
-    if discrete:  # residual factor (1 - mu)^k; test factor sum_{j<k} (1 - mu)^j = (1 - (1 - mu)^k) / mu
-        small = mu < 1  # there, expm1/log1p avoid cancellation for tiny mu; else an exact integer power
-        log_base = jnp.log1p(-jnp.where(small, mu, 0.0))
-        power = jnp.power(1 - mu, jnp.asarray(times)[:, None])
-        decay = jnp.where(small, jnp.exp(t * log_base), power)
-        one_minus = jnp.where(small, -jnp.expm1(t * log_base), 1 - power)
-    else:  # gradient flow: exp(-mu t) and (1 - exp(-mu t)) / mu
-        decay, one_minus = jnp.exp(-mu * t), -jnp.expm1(-mu * t)
-    accumulated = jnp.where(mu > 0, one_minus / jnp.where(mu > 0, mu, 1.0), t)
-    e0 = vec.T @ (f0 - (2 * y - 1))  # initial residual in the eigenbasis
-    f_train = (2 * y - 1)[None, :] + (decay * e0[None, :]) @ vec.T
-    f_test = f0t[None, :] - (accumulated * e0[None, :]) @ (ttx @ vec).T / n
-    return f_train, f_test
-
-
-def mse_kernel_gd(theta_train, theta_test_train, f0_train, f0_test, y, steps):
-    r"""Closed form of ``kernel_gd(..., loss="mse")`` at integer ``steps (K,)``: ``-> (K, n), (K, n_test)``.
-
-    With :math:`\Theta/n = V\,\mathrm{diag}(\mu)V^\top` and residual :math:`e_0 = f_0 - (2y-1)` on the training set,
-    :math:`f_k = (2y-1) + V(1-\mu)^k V^\top e_0` and
-    :math:`f_k(x) = f_0(x) - \tfrac1n\Theta(x,X)\,V\,\frac{1-(1-\mu)^k}{\mu}\,V^\top e_0` (the factor is :math:`k` at
-    :math:`\mu = 0`). It converges iff every :math:`\mu < 2`.
-    """
-    steps = np.asarray(steps)
-    if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
-        raise ValueError(f"steps must be a 1-D array of integers >= 0, got {steps!r}")
-    return _mse_closed(*_check_dynamics(theta_train, theta_test_train, f0_train, f0_test, y), steps, True)
-
-
-def mse_kernel_flow(theta_train, theta_test_train, f0_train, f0_test, y, times):
-    r"""Kernel gradient flow for the square loss at real ``times (K,)`` (in GD steps): ``-> (K, n), (K, n_test)``.
-
-    The continuous-time limit of :func:`mse_kernel_gd`: :math:`(1-\mu)^k` becomes :math:`e^{-\mu t}` (Lee et al.
-    2019's :math:`e^{-\eta\Theta t}` with the learning rate folded into :math:`\Theta` and the mean loss's :math:`1/n`).
-    """
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or not np.all(np.isfinite(times) & (times >= 0)):
-        raise ValueError(f"times must be a 1-D array of finite numbers >= 0, got {times!r}")
-    return _mse_closed(*_check_dynamics(theta_train, theta_test_train, f0_train, f0_test, y), times, False)

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from widthlimits import _validate
+
 
 class PowerLaw(NamedTuple):
     """``y ~ 2**intercept * d**slope``; ``stderr`` is the slope's standard error (NaN if not estimable)."""
@@ -21,18 +23,42 @@ class PowerLaw(NamedTuple):
     stderr: float
 
 
-def fit_power_law(widths: Sequence[float], values: Sequence[float]) -> PowerLaw:
-    """Least-squares fit of ``log2(values)`` on ``log2(widths)``; ``(W,), (W,) -> PowerLaw``.
+def _real_array(name: str, values: object, *, ndim: int | None = None) -> np.ndarray:
+    """``values`` as a float64 array; strings, booleans, objects and complex numbers are rejected by name."""
+    if isinstance(values, str | bytes) or not (
+        isinstance(values, Sequence | np.ndarray) or hasattr(values, "__array__")
+    ):
+        raise TypeError(f"{name} must be an array or sequence of real numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):  # ragged nesting
+        raise TypeError(f"{name} must be a rectangular array of real numbers") from None
+    if arr.dtype.kind not in "iuf":  # 'b' booleans, 'U' strings, 'O' None or mixed, 'c' complex
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    return arr.astype(float)
 
-    Raises ``ValueError`` if fewer than two widths are given or a value is not finite and positive (a
-    diverged run must be reported, not fitted).
-    """
-    x = np.log2(np.asarray(widths, dtype=float))
-    y = np.asarray(values, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
-        raise ValueError(f"widths and values must be 1-D of equal length >= 2, got {x.shape} and {y.shape}")
+
+def _log2_widths(widths: object) -> np.ndarray:
+    """``log2(widths)`` after checking: 1-D, finite, > 0, at least two distinct (else no slope is defined)."""
+    w = _real_array("widths", widths, ndim=1)
+    if not np.all(np.isfinite(w) & (w > 0)):
+        raise ValueError(f"widths must be finite real numbers > 0, got {w}")
+    if len(np.unique(w)) < 2:
+        raise ValueError(f"widths must hold at least two distinct widths to fit a slope, got {w}")
+    return np.log2(w)
+
+
+def _check_values(name: str, y: np.ndarray) -> None:
     if not np.all(np.isfinite(y) & (y > 0)):
-        raise ValueError(f"values must be finite and > 0 to fit a power law, got {y}")
+        raise ValueError(
+            f"{name} must be finite and > 0 to fit a power law (a diverged run must be reported, not fitted), got {y}"
+        )
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> PowerLaw:
+    """Least squares of ``log2 y`` on ``x = log2 d``, both checked."""
     y = np.log2(y)
     A = np.stack([x, np.ones_like(x)], axis=1)
     (slope, intercept), *_ = np.linalg.lstsq(A, y, rcond=None)
@@ -42,6 +68,21 @@ def fit_power_law(widths: Sequence[float], values: Sequence[float]) -> PowerLaw:
     else:
         stderr = float("nan")
     return PowerLaw(float(slope), float(intercept), stderr)
+
+
+def fit_power_law(widths: Sequence[float], values: Sequence[float]) -> PowerLaw:
+    """Least-squares fit of ``log2(values)`` on ``log2(widths)``; ``(W,), (W,) -> PowerLaw``.
+
+    Raises ``ValueError`` if fewer than two distinct widths are given, a width is not finite and positive, or a
+    value is not finite and positive (a diverged run must be reported, not fitted); ``TypeError`` for
+    non-numbers (strings, booleans).
+    """
+    x = _log2_widths(widths)
+    y = _real_array("values", values)
+    if x.shape != y.shape:
+        raise ValueError(f"widths and values must be 1-D of equal length >= 2, got {x.shape} and {y.shape}")
+    _check_values("values", y)
+    return _fit(x, y)
 
 
 def bootstrap_slope(
@@ -56,23 +97,57 @@ def bootstrap_slope(
 
     Args:
       widths: ``(W,)``.
-      samples: ``(W, S, ...)``: per width, ``S`` independent seeds (trailing axes are passed to ``statistic``
-        together with the seed axis, e.g. test points).
+      samples: ``(W, S, ...)``: per width, ``S >= 2`` independent seeds (trailing axes are passed to
+        ``statistic`` together with the seed axis, e.g. test points). One seed has no spread to resample.
       statistic: reduces ``(S, ...)`` to a positive number (default: the mean).
-      n_boot: bootstrap resamples of the seeds (independently per width).
+      n_boot: bootstrap resamples of the seeds (independently per width), ``>= 2``.
+      seed: seed of the resampling, an integer ``>= 0``.
     """
-    samples = np.asarray(samples, dtype=float)
-    fit = fit_power_law(widths, [statistic(s) for s in samples])
-    rng = np.random.default_rng(seed)
+    x = _log2_widths(widths)
+    samples = _real_array("samples", samples)
+    if samples.ndim < 2 or samples.shape[0] != len(x):
+        raise ValueError(f"samples must have shape (W={len(x)}, S, ...) (one row per width), got {samples.shape}")
     n_seeds = samples.shape[1]
-    slopes = [
-        fit_power_law(widths, [statistic(s[rng.integers(0, n_seeds, n_seeds)]) for s in samples]).slope
-        for _ in range(n_boot)
-    ]
+    if n_seeds < 2:
+        raise ValueError(f"samples must hold at least 2 seeds (axis 1) to estimate a spread, got {n_seeds}")
+    if not callable(statistic):
+        raise TypeError(f"statistic must be callable as statistic(samples[w]) -> float, got {statistic!r}")
+    n_boot = _validate.integer("n_boot", n_boot, low=2)
+    seed = _validate.integer("seed", seed, low=0)
+
+    def stat(s: np.ndarray) -> float:
+        v = statistic(s)
+        kind = getattr(np.asarray(v), "dtype", np.dtype(object)).kind if not isinstance(v, str | bytes) else "U"
+        if kind not in "iuf" or np.ndim(v) != 0:
+            raise TypeError(f"statistic must reduce samples[w] to one real number, got {v!r}")
+        return v
+
+    values = np.asarray([stat(s) for s in samples], dtype=float)
+    _check_values("statistic(samples[w])", values)
+    fit = _fit(x, values)
+    rng = np.random.default_rng(seed)
+    slopes = []
+    for _ in range(n_boot):
+        resampled = np.asarray([stat(s[rng.integers(0, n_seeds, n_seeds)]) for s in samples], dtype=float)
+        _check_values("statistic(samples[w]) of a seed resample", resampled)
+        slopes.append(_fit(x, resampled).slope)
     return PowerLaw(fit.slope, fit.intercept, float(np.std(slopes)))
 
 
 def sup_distance(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``max |a - b|`` along ``axis`` (e.g. over training steps); NaN if either side is not finite."""
-    diff = np.abs(np.asarray(a, float) - np.asarray(b, float))
+    """``max |a - b|`` along ``axis`` (e.g. over training steps); NaN if either side is not finite.
+
+    ``a`` and ``b`` must broadcast together and be non-empty along ``axis``.
+    """
+    a_, b_ = _real_array("a", a), _real_array("b", b)
+    try:
+        shape = np.broadcast_shapes(a_.shape, b_.shape)
+    except ValueError:
+        raise ValueError(f"a and b must have broadcastable shapes, got {a_.shape} and {b_.shape}") from None
+    if not shape:
+        raise ValueError("a and b must have at least one axis to take the maximum along")
+    axis = _validate.integer("axis", axis, low=-len(shape), high=len(shape) - 1)
+    if shape[axis] == 0:
+        raise ValueError(f"a and b must be non-empty along axis {axis}, got broadcast shape {shape}")
+    diff = np.abs(a_ - b_)
     return np.where(np.all(np.isfinite(diff), axis=axis), np.max(np.nan_to_num(diff), axis=axis), np.nan)

@@ -22,8 +22,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from widthlimits import scalings
+from widthlimits import _validate, scalings
 
 Params = dict[str, Any]
 ACTIVATIONS = ("leaky_relu", "relu", "erf", "tanh")
@@ -49,16 +50,13 @@ class MLP:
     init_law: str = "uniform"
 
     def __post_init__(self):
-        if not isinstance(self.depth, int) or self.depth < 1:
-            raise ValueError(f"depth must be an integer >= 1, got {self.depth!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if not 0 <= self.negative_slope <= 1:
-            raise ValueError(f"negative_slope must lie in [0, 1], got {self.negative_slope!r}")
-        if not isinstance(self.n_in, int) or self.n_in < 1:
-            raise ValueError(f"n_in must be an integer >= 1, got {self.n_in!r}")
-        if self.init_law not in INIT_LAWS:
-            raise ValueError(f"init_law must be one of {INIT_LAWS}, got {self.init_law!r}")
+        # Normalised to Python scalars: the MLP is a jit static argument and part of cache keys, where
+        # np.int64(2) and 2 must not give different programs or entries.
+        object.__setattr__(self, "depth", _validate.integer("depth", self.depth, low=1))
+        _validate.choice("activation", self.activation, ACTIVATIONS)
+        object.__setattr__(self, "negative_slope", _validate.real("negative_slope", self.negative_slope, low=0, high=1))
+        object.__setattr__(self, "n_in", _validate.integer("n_in", self.n_in, low=1))
+        _validate.choice("init_law", self.init_law, INIT_LAWS)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -76,6 +74,59 @@ class MLP:
         return jnp.tanh(z)
 
 
+def _check_mlp(mlp: object) -> MLP:
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be a models.MLP, got {type(mlp).__name__}")
+    return mlp
+
+
+def _check_key(key: object) -> None:
+    """One PRNG key: a typed key (``jax.random.key``) or a raw ``uint32`` one (``jax.random.PRNGKey``).
+
+    Raw keys are ``(2,)`` for the default threefry generator and ``(4,)`` for ``rbg``.
+    """
+    if _validate.is_traced(key):  # e.g. vmapped over seeds: its per-example shape is checked by jax.random
+        return
+    dtype = getattr(key, "dtype", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = isinstance(key, np.ndarray | jax.Array) and not typed and dtype == np.uint32 and key.shape in ((2,), (4,))
+    if not ((typed and key.shape == ()) or raw):
+        got = f"shape {key.shape} {dtype}" if dtype is not None else type(key).__name__
+        raise TypeError(f"key must be one PRNG key (jax.random.PRNGKey(seed) or jax.random.key(seed)), got {got}")
+
+
+def _check_params(mlp: MLP, params: object, name: str = "params") -> Params:
+    """Structure and shapes of ``params`` against ``mlp`` (shapes only, so traced params are checked too)."""
+    if not isinstance(params, dict) or set(params) != {"w", "v", "a"}:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"{name} must be a dict with keys 'w', 'v', 'a' (from models.init), got {got}")
+    w, v, a = params["w"], params["v"], params["a"]
+    if not all(hasattr(t, "shape") for t in (w, a)) or not isinstance(v, tuple | list):
+        raise TypeError(f"{name} must hold arrays 'w', 'a' and a tuple 'v' of arrays (from models.init)")
+    if len(w.shape) != 2 or w.shape[1] != mlp.n_in:
+        raise ValueError(f"{name}['w'] must have shape (width, mlp.n_in={mlp.n_in}), got {tuple(w.shape)}")
+    d = w.shape[0]
+    if len(v) != mlp.depth - 1:
+        raise ValueError(f"{name}['v'] must hold mlp.depth - 1 = {mlp.depth - 1} hidden layers, got {len(v)}")
+    for l, m in enumerate(v):
+        if getattr(m, "shape", None) != (d, d):
+            raise ValueError(f"{name}['v'][{l}] must have shape ({d}, {d}), got {getattr(m, 'shape', m)}")
+    if tuple(a.shape) != (d,):
+        raise ValueError(f"{name}['a'] must have shape ({d},), got {tuple(a.shape)}")
+    return params
+
+
+def _check_x(mlp: MLP, name: str, x: object, ndim: int) -> jax.Array:
+    """One input ``(n_in,)`` (``ndim=1``) or a batch ``(n, n_in)`` (``ndim=2``) of finite floats."""
+    shape = (mlp.n_in,) if ndim == 1 else (None, mlp.n_in)
+    want = f"({mlp.n_in},)" if ndim == 1 else f"(n, {mlp.n_in})"
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{name} must be a float array of shape {want} (mlp.n_in = {mlp.n_in}), got {type(x).__name__}")
+    if len(x.shape) != ndim or x.shape[-1] != mlp.n_in:
+        raise ValueError(f"{name} must have shape {want} (trailing dimension mlp.n_in = {mlp.n_in}), got {x.shape}")
+    return _validate.array(name, x, shape=shape, kinds="f")
+
+
 def _draw(mlp: MLP, shape: tuple[int, ...], fan_in: int, key: jax.Array) -> jax.Array:
     bound = 1.0 / jnp.sqrt(jnp.float32(fan_in))
     if mlp.init_law == "uniform":
@@ -85,7 +136,9 @@ def _draw(mlp: MLP, shape: tuple[int, ...], fan_in: int, key: jax.Array) -> jax.
 
 def init_reference(mlp: MLP, width: int, *, key: jax.Array) -> Params:
     """The unscaled (standard-parametrisation) draw at width ``width``: every layer at PyTorch's default law."""
-    scalings._check_width("width", width)
+    _check_mlp(mlp)
+    width = _validate.width("width", width)
+    _check_key(key)
     k_w, k_a, *k_v = jax.random.split(key, mlp.depth + 1)
     return {
         "w": _draw(mlp, (width, mlp.n_in), mlp.n_in, k_w),
@@ -95,7 +148,11 @@ def init_reference(mlp: MLP, width: int, *, key: jax.Array) -> Params:
 
 
 def rescale(params: Params, factor: jax.Array) -> Params:
-    """Multiply every non-input layer by ``factor`` (the input layer is never rescaled)."""
+    """Multiply every non-input layer by ``factor`` (the input layer is never rescaled); ``factor > 0``."""
+    if not isinstance(params, dict) or not {"w", "v", "a"} <= set(params):
+        got = type(params).__name__
+        raise TypeError(f"params must be a dict with keys 'w', 'v', 'a' (from models.init), got {got}")
+    scalings._check_positive("factor", factor)
     return {"w": params["w"], "v": tuple(factor * v for v in params["v"]), "a": factor * params["a"]}
 
 
@@ -107,6 +164,9 @@ def init(
     For a fixed ``key`` every scaling starts from the same underlying draw (the ``dev`` code's convention),
     so families differ only by the deterministic factor ``rho**(q_sigma + 1/2)``.
     """
+    _check_mlp(mlp)
+    scalings._check_scaling("scaling", scaling)
+    _check_key(key)
     hp = scalings.hyperparams(scaling, width, ref_width=ref_width)
     return rescale(init_reference(mlp, width, key=key), hp.init_factor)
 
@@ -128,16 +188,22 @@ def _forward(mlp: MLP, params: Params, x: jax.Array, shifts: tuple[jax.Array, ..
 
 def apply(mlp: MLP, params: Params, x: jax.Array) -> jax.Array:
     """The logit of one example: ``x (n_in,) -> ()``."""
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "x", x, 1)
     return _forward(mlp, params, x)[2]
 
 
 def apply_batch(mlp: MLP, params: Params, xs: jax.Array) -> jax.Array:
     """Logits of a batch: ``xs (n, n_in) -> (n,)``."""
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "xs", xs, 2)
     return jax.vmap(apply, in_axes=(None, None, 0))(mlp, params, xs)
 
 
 def preactivations(mlp: MLP, params: Params, x: jax.Array) -> list[jax.Array]:
     """Pre-activations ``[h^1, ..., h^L]`` of one example, each ``(d,)``."""
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "x", x, 1)
     return _forward(mlp, params, x)[1]
 
 
@@ -149,6 +215,8 @@ def features(mlp: MLP, params: Params, x: jax.Array) -> tuple[list[jax.Array], l
     and the layer input :math:`u_l`. Returns ``(inputs, deltas)``, one entry per layer in ``mlp.layer_names``
     order; for the output layer :math:`\delta = 1`.
     """
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "x", x, 1)
     shifts = tuple(jnp.zeros(params["a"].shape) for _ in range(mlp.depth))
     (inputs, _, _), pullback = jax.vjp(lambda s: _forward(mlp, params, x, s), shifts)
     zero_inputs = [jnp.zeros_like(u) for u in inputs]
@@ -164,6 +232,9 @@ def layer_kernels(mlp: MLP, params: Params, xs1: jax.Array, xs2: jax.Array) -> j
     = (\delta_l\cdot\delta_l')(u_l\cdot u_l')`. Weighting by the per-layer learning rates and summing gives
     the kernel that one GD step uses; no per-example gradient is ever materialised.
     """
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "xs1", xs1, 2)
+    _check_x(mlp, "xs2", xs2, 2)
     in1, d1 = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs1)
     in2, d2 = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs2)
     return jnp.stack([(u1 @ u2.T) * (g1 @ g2.T) for u1, u2, g1, g2 in zip(in1, in2, d1, d2)])
@@ -171,6 +242,8 @@ def layer_kernels(mlp: MLP, params: Params, xs1: jax.Array, xs2: jax.Array) -> j
 
 def layer_kernel_diag(mlp: MLP, params: Params, xs: jax.Array) -> jax.Array:
     """Diagonal of :func:`layer_kernels`: ``(n, n_in) -> (L + 1, n)``, i.e. ``|d f(x) / d theta_l|^2``."""
+    _check_params(_check_mlp(mlp), params)
+    _check_x(mlp, "xs", xs, 2)
     inputs, deltas = jax.vmap(features, in_axes=(None, None, 0))(mlp, params, xs)
     return jnp.stack([jnp.sum(u * u, -1) * jnp.sum(g * g, -1) for u, g in zip(inputs, deltas)])
 
@@ -181,6 +254,13 @@ def init_corrected(mlp: MLP, params0: Params, params0_reference: Params) -> Call
     ``params0`` is the scaled initial draw and ``params0_reference`` the same draw unscaled (standard
     parametrisation). Gradients flow through the first term only. Returns ``(params, x (n_in,)) -> ()``.
     """
+    _check_params(_check_mlp(mlp), params0, "params0")
+    _check_params(mlp, params0_reference, "params0_reference")
+    if params0["w"].shape != params0_reference["w"].shape:
+        raise ValueError(
+            f"params0 and params0_reference must be draws of one width, got {params0['w'].shape[0]} and "
+            f"{params0_reference['w'].shape[0]}"
+        )
 
     def f(params: Params, x: jax.Array) -> jax.Array:
         offset = apply(mlp, params0_reference, x) - apply(mlp, params0, x)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
+from widthlimits import _validate
+from widthlimits.divergence import DIVERGENCE_BOUND
 from widthlimits.measure import PowerLaw
+
+#: How a diverged run is marked: a red cross large enough to see next to any curve (and under any line colour
+#: but red: IC-MF's tab:red differs from pure red, and the cross is drawn above every line).
+DIVERGED_MARKER = dict(marker="x", color="red", ms=11, mew=2.5, ls="", zorder=10)
 
 #: The papers' colour code (tab10: MF blue, NTK orange, intermediate green; black for the reference/SP).
 FAMILY_COLORS = {
@@ -20,51 +29,151 @@ FAMILY_COLORS = {
 }
 
 
+def _check_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a family name (a string such as 'MF'), got {type(name).__name__}")
+    return name
+
+
 def family_color(name: str) -> str:
     """Colour of a family by name (grey for names outside the papers' code)."""
+    _check_name(name)
     return FAMILY_COLORS.get(name, "tab:gray")
 
 
 def family_marker(name: str) -> str:
     """Marker of a family; NTK gets a cross because it often coincides with SP at initialisation."""
+    _check_name(name)
     return "x" if name == "NTK" else "o"
 
 
 def width_colors(widths: Sequence[int], cmap: str = "viridis") -> dict[int, tuple]:
-    """One colour per width, ordered by ``log2(width)``."""
+    """One colour per width, ordered by ``log2(width)``; ``widths`` distinct integers >= 1, ``cmap`` a colormap name."""
+    widths = _validate.integers("widths", widths, low=1)
+    if not isinstance(cmap, str) or cmap not in plt.colormaps():
+        raise ValueError(f"cmap must be the name of a matplotlib colormap (e.g. 'viridis'), got {cmap!r}")
     colours = plt.get_cmap(cmap)(np.linspace(0.05, 0.9, len(widths)))
     return {w: tuple(c) for w, c in zip(sorted(widths), colours)}
 
 
-def curves(ax, values: np.ndarray, *, nonfinite_step: np.ndarray | None = None, label: str = "", color=None, **kw):
+def first_bad_steps(values: Any) -> np.ndarray:
+    """Per run (row) of ``values (S, T+1)``: the first step at which it diverged, else -1.
+
+    The criterion of :mod:`widthlimits.divergence`, in NumPy (plots need no device): NaN, inf, or a magnitude
+    above ``DIVERGENCE_BOUND * max(1, |value at step 0|)``.
+    """
+    v = np.atleast_2d(np.asarray(_validate.array("values", values, kinds="fiub", finite=False), dtype=float))
+    if v.ndim != 2 or v.shape[1] < 1:
+        raise ValueError(f"values must have shape (T+1,) or (S, T+1) with T+1 >= 1, got {np.shape(values)}")
+    with np.errstate(invalid="ignore"):
+        threshold = DIVERGENCE_BOUND * np.fmax(1.0, np.abs(v[:, :1]))  # fmax: a NaN start is flagged by itself
+        bad = ~np.isfinite(v) | (np.abs(v) > threshold)
+    return np.where(bad.any(-1), bad.argmax(-1), -1)
+
+
+def _check_steps(nonfinite_step: Any, n_runs: int, n_points: int | None = None) -> np.ndarray:
+    """``nonfinite_step`` as an int array of one entry per run (or one for all), every entry an integer >= -1."""
+    try:
+        raw = np.asarray(nonfinite_step)
+    except (TypeError, ValueError):
+        raise TypeError(f"nonfinite_step must be an integer or an array of integers, got {nonfinite_step!r}") from None
+    if raw.dtype.kind not in "iuf":  # floats are accepted when integral: results files store -1.0
+        raise TypeError(f"nonfinite_step must hold integers >= -1, got dtype {raw.dtype}")
+    steps = raw.astype(float).ravel()
+    if not np.all(np.isfinite(steps) & (steps == np.round(steps)) & (steps >= -1)):
+        raise ValueError(f"nonfinite_step must hold integers >= -1 (-1: no divergence), got {raw}")
+    if n_points is not None and np.any(steps >= n_points):  # a step the curve does not have
+        raise ValueError(f"nonfinite_step must be < the number of points per run ({n_points}), got {raw}")
+    if steps.size not in (1, n_runs):
+        raise ValueError(f"nonfinite_step must hold one step per run ({n_runs}) or one for all, got shape {raw.shape}")
+    return np.broadcast_to(steps.astype(int), (n_runs,))
+
+
+def curves(
+    ax: Axes,
+    values: Any,
+    *,
+    nonfinite_step: Any = None,
+    label: str = "",
+    color: Any = None,
+    **kw: Any,
+) -> Line2D:
     """Seed-mean curve with a min-max band; ``values (S, T+1)`` or ``(T+1,)`` over steps ``0..T``.
 
-    Runs that produced NaN/inf are not averaged in silently: the curve stops at the first bad step of any
-    seed and an ``x`` marks it, with "(diverged at step k)" added to the label.
+    Diverged runs are never averaged in silently. The first bad step of each run is ``nonfinite_step`` (one per
+    run, or one for all; ``-1`` = none) where given, else computed from ``values`` themselves by
+    :func:`first_bad_steps` (NaN, inf, or :data:`~widthlimits.divergence.DIVERGENCE_BOUND` times the step-0
+    scale). Where a run diverged, the curve stops before the earliest bad step, a red cross marks its last drawn
+    point, and "(diverged at step k)" is added to the label. A run bad from step 0 has no point to mark: the
+    cross sits on the lower edge of the axes at step 0, annotated "diverged at step 0". Pass
+    ``nonfinite_step`` when ``values`` hold deliberate NaNs (gaps).
     """
-    v = np.atleast_2d(np.asarray(values, dtype=float))
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    v = np.asarray(_validate.array("values", values, kinds="fiub", finite=False), dtype=float)
+    if v.ndim not in (1, 2) or v.shape[-1] < 1:
+        raise ValueError(f"values must have shape (T+1,) or (S, T+1) with T+1 >= 1 steps, got {v.shape}")
+    v = np.atleast_2d(v)
+    if v.shape[0] < 1:
+        raise ValueError(f"values must hold at least one run, got shape {v.shape}")
+    bad = first_bad_steps(v) if nonfinite_step is None else _check_steps(nonfinite_step, len(v), v.shape[-1])
     steps = np.arange(v.shape[1])
-    stop = v.shape[1]
-    if nonfinite_step is not None:
-        bad = np.atleast_1d(nonfinite_step)
-        if np.any(bad >= 0):
-            stop = int(bad[bad >= 0].min())
-            label = f"{label} (diverged at step {stop})"
+    diverged = bad >= 0
+    first = int(bad[diverged].min()) if diverged.any() else v.shape[1]
+    stop = min(first, v.shape[1])  # a given step past the last record: the whole curve is drawn, then marked
+    if diverged.any() and label:  # an unlabelled curve stays out of the legend; its cross still shows
+        seeds = f", {int(diverged.sum())} of {len(v)} runs" if len(v) > 1 else ""
+        label = f"{label} (diverged at step {first}{seeds})"
     good = v[:, :stop]
-    (line,) = ax.plot(steps[:stop], good.mean(0), label=label, color=color, **kw)
+    mean = good.mean(0) if stop > 0 else np.empty(0)
+    (line,) = ax.plot(steps[:stop], mean, label=label, color=color, **kw)
     if len(v) > 1 and stop > 0:
         ax.fill_between(steps[:stop], good.min(0), good.max(0), color=line.get_color(), alpha=0.2, lw=0)
-    if stop < v.shape[1]:
-        y = good.mean(0)[-1] if stop > 0 else np.nan
-        ax.plot([max(stop - 1, 0)], [y], "x", color=line.get_color(), ms=9, mew=2)
+    if diverged.any():
+        drawn = np.flatnonzero(np.isfinite(mean))
+        if drawn.size:  # the last point actually drawn (deliberate NaN gaps are skipped)
+            ax.plot([steps[drawn[-1]]], [mean[drawn[-1]]], **DIVERGED_MARKER)
+        else:  # nothing drawn: a cross on the lower edge at the step, which autoscaling cannot move off-screen
+            ax.plot([stop], [0.0], transform=ax.get_xaxis_transform(), clip_on=False, **DIVERGED_MARKER)
+            ax.annotate(
+                f"diverged at step {first}",
+                xy=(stop, 0.0),
+                xycoords=ax.get_xaxis_transform(),
+                xytext=(6, 6),
+                textcoords="offset points",
+                color="red",
+                fontsize=8,
+            )
     return line
 
 
 def power_law(
-    ax, widths: Sequence[int], values: Sequence[float], fit: PowerLaw, *, label: str = "", color=None, marker="o"
-):
-    """Points ``values`` versus width on log2-log axes, with the fitted line and its slope in the label."""
-    w = np.asarray(widths, dtype=float)
+    ax: Axes,
+    widths: Sequence[float],
+    values: Sequence[float],
+    fit: PowerLaw,
+    *,
+    label: str = "",
+    color: Any = None,
+    marker: str = "o",
+) -> Line2D:
+    """Points ``values`` versus width on log2-log axes, with the fitted line and its slope in the label.
+
+    ``widths`` and ``values`` are equal-length sequences of finite numbers > 0 (a log axis drops anything else
+    silently); ``fit`` is the :class:`~widthlimits.measure.PowerLaw` fitted to them.
+    """
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if not isinstance(fit, PowerLaw):
+        raise TypeError(f"fit must be a measure.PowerLaw (from fit_power_law or bootstrap_slope), got {fit!r}")
+    as_seq = [np.asarray(a) if hasattr(a, "__array__") else a for a in (widths, values)]  # jax arrays too
+    w = np.asarray(_validate.reals("widths", as_seq[0], low=0, open_low=True))
+    y = np.asarray(_validate.reals("values", as_seq[1], low=0, open_low=True))
+    if w.shape != y.shape:
+        raise ValueError(f"widths and values must have equal lengths, got {len(w)} and {len(y)}")
+    values = y
     (pts,) = ax.plot(w, values, marker, color=color, label=f"{label}: slope {fit.slope:+.3f}")
     ax.plot(w, 2.0**fit.intercept * w**fit.slope, "-", color=pts.get_color(), alpha=0.6)
     ax.set_xscale("log", base=2)

@@ -17,8 +17,12 @@ import dataclasses
 import os
 from typing import TypeVar
 
+from widthlimits import _validate
+
 ENV_VAR = "WIDTHLIMITS_PROFILE"
 DEFAULT = "book"
+#: The profile names; :meth:`Profile.pick` takes one value per name.
+NAMES = ("quick", "book", "paper")
 
 T = TypeVar("T")
 
@@ -43,6 +47,22 @@ class Profile:
     n_train: int
     n_test: int | None
 
+    def __post_init__(self):
+        # A profile sizes every chapter's experiments, so a bad one must fail here, not minutes into a sweep.
+        _validate.choice("name", self.name, NAMES)
+        widths = _validate.integers("widths", self.widths, low=1, high=_validate.MAX_WIDTH)
+        object.__setattr__(self, "widths", widths)
+        object.__setattr__(self, "n_seeds", _validate.integer("n_seeds", self.n_seeds, low=1))
+        object.__setattr__(self, "n_steps", _validate.integer("n_steps", self.n_steps, low=0))
+        for field in ("n_train", "n_test"):
+            value = getattr(self, field)
+            if field == "n_test" and value is None:
+                continue
+            value = _validate.integer(field, value, low=2)
+            if value % 2:
+                raise ValueError(f"{field} must be an even integer >= 2 (class balanced), got {value}")
+            object.__setattr__(self, field, value)
+
     def pick(self, *, quick: T, book: T, paper: T) -> T:
         """The value given for the active profile."""
         return {"quick": quick, "book": book, "paper": paper}[self.name]
@@ -58,11 +78,13 @@ PROFILES: dict[str, Profile] = {
 
 
 def get(name: str) -> Profile:
-    """The profile called ``name``; raises ``ValueError`` for an unknown name."""
+    """The profile called ``name``; raises ``ValueError`` for an unknown name (``TypeError`` for a non-string)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name (a profile name) must be one of {sorted(PROFILES)}, got {name!r}")
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r}") from None
+        raise ValueError(f"name (a profile name) must be one of {sorted(PROFILES)}, got {name!r}") from None
 
 
 def current() -> Profile:

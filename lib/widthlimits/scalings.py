@@ -24,10 +24,9 @@ reference code's RMSProp table for MF, NTK and intermediate).
 Exponents are ordinary JAX leaves: a :class:`Scaling` can be traced, stacked and vmapped, so a sweep over
 exponents compiles once. The optimiser is static metadata.
 
-The second half is the general framework of Golikov (2020) for one hidden layer: the three exponents of
-:func:`exponents` (logits at init, kernel at init, per-neuron step), the stability band
-:math:`-\tfrac12 \le q_h \le 0`, the 13 limit models of :data:`LIMIT_MODELS` with the properties P1-P3 they
-keep (:func:`classify`), and the dictionary to Yang & Hu's abc-parametrisations (:func:`to_abc`).
+The second half is Golikov's (2020) framework for one hidden layer: :func:`exponents`, the stability band
+:math:`-\tfrac12 \le q_h \le 0`, the 13 :data:`LIMIT_MODELS` with their properties (:func:`classify`), and
+the dictionary to Yang & Hu's abc-parametrisations lives in :mod:`widthlimits.abc_parametrizations`.
 """
 
 from __future__ import annotations
@@ -41,6 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from widthlimits import _validate, numerics
+
 OPTIMIZERS = ("gd", "rmsprop")
 #: Reference learning rates :math:`\eta^*` of the papers (Figure 1 and Figure 2 captions).
 REF_LR = {"gd": 0.02, "rmsprop": 0.0002}
@@ -51,15 +52,32 @@ _ALIASES = {"default": "sp", "standard": "sp", "mean_field": "mf", "default_sym"
 
 
 def _check_finite(name: str, value: object) -> None:
-    # Only concrete numbers can be checked; tracers and pytree placeholders pass through.
-    if isinstance(value, numbers.Real) and not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    """Check a concrete exponent; tracers and pytree placeholders pass through.
+
+    ``jax.tree_util`` rebuilds a :class:`Scaling` through its constructor whenever it unflattens one, with
+    whatever leaves the transformation carries: tracers, ``ShapeDtypeStruct``, ``object()`` sentinels, boolean
+    masks, stacked arrays. So only what can be a *user's* number is checked: Python and NumPy scalars (and
+    strings or booleans standing in for one, which are rejected) and concrete 0-d arrays (a ``jnp.array(nan)``
+    is a number too); a concrete floating array of higher rank (a stacked scaling) must be finite.
+    """
+    if isinstance(value, str | bytes | bool | np.bool_ | numbers.Number):
+        _validate.real(name, value)
+    elif isinstance(value, np.ndarray | jax.Array) and not _validate.is_traced(value):
+        kind = np.dtype(value.dtype).kind
+        if value.ndim == 0 and kind in "iuf":
+            _validate.real(name, value)
+        elif kind == "f" and not np.all(np.isfinite(np.asarray(value))):
+            raise ValueError(f"{name} must be finite real numbers, but the stacked array holds NaN or inf")
 
 
 def _check_optimizer(optimizer: str) -> str:
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    return optimizer
+    return _validate.choice("optimizer", optimizer, OPTIMIZERS)
+
+
+def _check_scaling(name: str, s: object) -> Scaling:
+    if not isinstance(s, Scaling):
+        raise TypeError(f"{name} must be a Scaling (from preset, from_hat or from_raw), got {type(s).__name__}")
+    return s
 
 
 @jax.tree_util.register_dataclass
@@ -89,6 +107,12 @@ class Scaling:
 
 def from_raw(q_sigma: float, q_a: float, q_w: float, q_v: float | None = None, *, optimizer: str = "gd") -> Scaling:
     """A scaling from raw exponents ``(q_sigma, q_a, q_w)``; ``q_v`` defaults to the GD/`dev` rule ``q_w + q_sigma``."""
+    # Checked before the sum below, so that a bad q_w or q_sigma is reported by name, not as a failed addition.
+    for name, value in (("q_sigma", q_sigma), ("q_a", q_a), ("q_w", q_w)):
+        _validate.real(name, value)
+    if q_v is not None:  # None: the default rule below
+        _validate.real("q_v", q_v)
+    _check_optimizer(optimizer)
     return Scaling(q_sigma, q_w, q_w + q_sigma if q_v is None else q_v, q_a, optimizer)
 
 
@@ -101,8 +125,10 @@ def from_hat(q_sigma: float, q_tilde: float, *, q_tilde_w: float | None = None, 
     :math:`q_a=\tilde q+2q_\sigma` (derived; reproduces the code's RMSProp presets).
     """
     _check_optimizer(optimizer)
-    for name, value in (("q_sigma", q_sigma), ("q_tilde", q_tilde), ("q_tilde_w", q_tilde_w)):
-        _check_finite(name, value)
+    _validate.real("q_sigma", q_sigma)
+    _validate.real("q_tilde", q_tilde)
+    if q_tilde_w is not None:  # None: symmetric, q_tilde_w = q_tilde
+        _validate.real("q_tilde_w", q_tilde_w)
     qtw = q_tilde if q_tilde_w is None else q_tilde_w
     q_a = q_tilde + 2 * q_sigma
     if optimizer == "gd":
@@ -112,6 +138,7 @@ def from_hat(q_sigma: float, q_tilde: float, *, q_tilde_w: float | None = None, 
 
 def to_hat(s: Scaling) -> tuple[float, float, float]:
     r"""Hat coordinates :math:`(q_\sigma, \tilde q_a, \tilde q_w)` of a scaling (inverse of :func:`from_hat`)."""
+    _check_scaling("s", s)
     q_tilde_w = s.q_w if s.optimizer == "gd" else s.q_w - s.q_sigma
     return s.q_sigma, s.q_a - 2 * s.q_sigma, q_tilde_w
 
@@ -129,11 +156,13 @@ def preset(name: str, *, optimizer: str = "gd", q: float = 0.75) -> Scaling:
     The hidden-layer exponents are those of the ICML (camera-ready) code, which ran the deep-net
     experiments; the ``dev`` branch used ``q_v = -1/2`` for GD-NTK.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be one of {PRESETS} (or an alias in {sorted(_ALIASES)}), got {name!r}")
     key = _ALIASES.get(name, name)
     if key not in PRESETS:
         raise ValueError(f"name must be one of {PRESETS} (or an alias in {sorted(_ALIASES)}), got {name!r}")
     _check_optimizer(optimizer)
-    _check_finite("q", q)
+    _validate.real("q", q)
     if key == "intermediate" and not 0.5 <= q <= 1:
         raise ValueError(f"q must lie in [0.5, 1] (0.5 = NTK, 1 = MF), got {q!r}")
     if key == "sp":
@@ -148,13 +177,23 @@ def preset(name: str, *, optimizer: str = "gd", q: float = 0.75) -> Scaling:
 
 
 def stack(scalings: list[Scaling]) -> Scaling:
-    """Stack scalings of the same optimiser into one with leading axis ``len(scalings)`` (for ``vmap``)."""
+    """Stack scalings of the same optimiser into one with leading axis ``len(scalings)`` (for ``vmap``).
+
+    The scalings must be concrete (stack outside ``jit``; a traced batch is already stacked).
+    """
+    if isinstance(scalings, str | bytes) or not isinstance(scalings, list | tuple):
+        raise TypeError(f"scalings must be a list of Scaling objects, got {type(scalings).__name__}")
     if not scalings:
         raise ValueError("scalings must be a non-empty list")
+    for i, s in enumerate(scalings):
+        _check_scaling(f"scalings[{i}]", s)
+        if _validate.is_traced(s):
+            raise TypeError(f"scalings[{i}] must have concrete exponents (stack outside jit), got tracers")
     opts = {s.optimizer for s in scalings}
     if len(opts) != 1:
         raise ValueError(f"scalings must share one optimizer to be stacked, got {sorted(opts)}")
-    return jax.tree.map(lambda *xs: jnp.asarray(np.array(xs, dtype=np.float32)), *scalings)
+    # The default float dtype (float64 in a float64 rerun), so an exponent such as 1/3 is not rounded to float32.
+    return jax.tree.map(lambda *xs: jnp.asarray(np.array(xs, dtype=numerics.float_dtype())), *scalings)
 
 
 class HyperParams(NamedTuple):
@@ -174,25 +213,40 @@ class HyperParams(NamedTuple):
 
 
 def _check_width(name: str, value: object) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    """Kept for callers in other modules: a hidden width, an integer in ``[1, _validate.MAX_WIDTH]``."""
+    _validate.width(name, value)
+
+
+def _check_positive(name: str, value: object) -> None:
+    """A finite real > 0, or (for a stacked batch) a concrete array of them; tracers pass through."""
+    if isinstance(value, np.ndarray | jax.Array) and value.ndim > 0 and not _validate.is_traced(value):
+        v = np.asarray(value)
+        if v.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be real numbers in (0, inf), got an array of dtype {v.dtype}")
+        if not np.all(np.isfinite(v) & (v > 0)):
+            raise ValueError(f"{name} must be finite real numbers in (0, inf), got {v}")
+    else:
+        _validate.real(name, value, low=0, open_low=True)
 
 
 def hyperparams(s: Scaling, width: int, *, ref_width: int = REF_WIDTH, ref_lr: float | None = None) -> HyperParams:
     """Init factor, output std and per-layer learning rates of the width-``width`` net of scaling ``s``.
 
     ``ref_lr`` defaults to the papers' reference rate for ``s.optimizer`` (0.02 for GD, 0.0002 for RMSProp).
-    Exponents and ``ref_lr`` may be traced; ``width`` and ``ref_width`` are Python integers.
+    Exponents and ``ref_lr`` may be traced; ``width`` and ``ref_width`` are Python integers in
+    ``[1, _validate.MAX_WIDTH]`` (beyond it ``rho**q`` overflows float32 and the net could not be allocated).
     """
-    _check_width("width", width)
-    _check_width("ref_width", ref_width)
+    _check_scaling("s", s)
+    width = _validate.width("width", width)
+    ref_width = _validate.width("ref_width", ref_width)
     if ref_lr is None:
         ref_lr = REF_LR[s.optimizer]
-    if isinstance(ref_lr, numbers.Real) and not (math.isfinite(float(ref_lr)) and ref_lr > 0):
-        raise ValueError(f"ref_lr must be a finite number > 0, got {ref_lr!r}")
-    rho = jnp.float32(width / ref_width)
+    _check_positive("ref_lr", ref_lr)
+    # Constants in the default float dtype: float32 as before, float64 in a float64 rerun (numerics.x64), so that
+    # an identity confirmed there is not limited by constants rounded to float32.
+    rho = numerics.as_float(width / ref_width)
     factor = rho ** (s.q_sigma + 0.5)
-    sigma = rho**s.q_sigma / np.float32(math.sqrt(3 * ref_width))
+    sigma = rho**s.q_sigma / numerics.as_float(math.sqrt(3 * ref_width))
     return HyperParams(factor, sigma, ref_lr * rho**s.q_w, ref_lr * rho**s.q_v, ref_lr * rho**s.q_a)
 
 
@@ -228,6 +282,7 @@ class Exponents(NamedTuple):
 
 def exponents(s: Scaling) -> Exponents:
     """The :class:`Exponents` of a scaling; works on concrete, stacked (numpy) or traced (jax) leaves."""
+    _check_scaling("s", s)
     q_sigma, q_tilde_a, q_tilde_w = to_hat(s)
     vmax = jnp.maximum if any(isinstance(v, jax.Array) for v in (q_tilde_a, q_tilde_w)) else np.maximum
     q_k_w, q_k_a = 1 + 2 * q_sigma + q_tilde_w, 1 + 2 * q_sigma + q_tilde_a
@@ -307,8 +362,8 @@ def _sign(x: float, atol: float) -> int:
 
 def classify(s: Scaling, *, atol: float = 1e-9) -> Classification:
     """Regime, limit model and properties of one scaling with concrete exponents; ``atol`` decides equalities."""
-    if not (isinstance(atol, numbers.Real) and 0 <= atol < 0.01):
-        raise ValueError(f"atol must be a number in [0, 0.01), got {atol!r}")
+    _check_scaling("s", s)
+    _validate.real("atol", atol, low=0, high=0.01, open_high=True)
     try:
         e = Exponents(*(float(v) for v in exponents(s)))
     except TypeError:
@@ -325,68 +380,3 @@ def classify(s: Scaling, *, atol: float = 1e-9) -> Classification:
     signature = (s_0, s_k, edge)
     model = next(m for m in LIMIT_MODELS if m.signature == signature)  # the 13 signatures are exhaustive
     return Classification(e, regime, symmetric, model, Properties(*(x == 0 for x in signature[:2]), edge == "top"))
-
-
-class ABC(NamedTuple):
-    r"""An abc-parametrisation of a one-hidden-layer net (Yang & Hu, 2021), width :math:`n = d`.
-
-    Layer :math:`l` (1 input, 2 output) is :math:`W^l = n^{-a_l} w^l` with trained :math:`w^l_{ij}` of std
-    :math:`n^{-b_l}`, and SGD's learning rate is :math:`\eta\, n^{-c}`. ``a = (a_1, a_2)``, ``b = (b_1, b_2)``.
-    """
-
-    a: tuple[float, float]
-    b: tuple[float, float]
-    c: float
-
-
-#: Yang & Hu's named parametrisations for one hidden layer (their Table 1); "SP" is SP with an O(1) lr.
-ABC_PRESETS = {
-    "SP": ABC((0.0, 0.0), (0.0, 0.5), 0.0),
-    "SP (lr 1/n)": ABC((0.0, 0.0), (0.0, 0.5), 1.0),
-    "NTP": ABC((0.0, 0.5), (0.0, 0.0), 0.0),
-    "MFP": ABC((0.0, 1.0), (0.0, 0.0), -1.0),
-    "muP": ABC((-0.5, 0.5), (0.5, 0.5), 0.0),
-}
-
-
-def to_abc(s: Scaling, *, theta: float = 0.0) -> ABC:
-    r"""The abc-parametrisation of a GD scaling: :math:`q_\sigma = -(a_2+b_2)`, :math:`q_a = -(c+2a_2)`,
-    :math:`q_w = -(c+2a_1)`, :math:`a_1+b_1 = 0`.
-
-    abc-parametrisations are defined up to :math:`(a_l, b_l, c) \to (a_l+\theta, b_l-\theta, c-2\theta)`, which
-    leaves SGD unchanged; ``theta = 0`` is the representative with :math:`a_1 = 0`.
-    """
-    if s.optimizer != "gd":
-        raise ValueError(f"optimizer must be 'gd' for the abc mapping (SGD learning rates), got {s.optimizer!r}")
-    _check_finite("theta", theta)
-    c = -s.q_w - 2 * theta
-    a_2 = (-s.q_a - c) / 2
-    return ABC((theta, a_2), (-theta, -s.q_sigma - a_2), c)
-
-
-def from_abc(p: ABC) -> Scaling:
-    """The GD scaling of an abc-parametrisation whose input layer has a width-independent init (``a_1 + b_1 = 0``)."""
-    (a_1, a_2), (b_1, b_2), c = p
-    if abs(a_1 + b_1) > 1e-12:
-        raise ValueError(f"p must have a_1 + b_1 = 0 (input init independent of width), got {a_1 + b_1!r}")
-    return from_raw(-(a_2 + b_2), -(c + 2 * a_2), -(c + 2 * a_1))
-
-
-def tp4_r(p: ABC) -> float:
-    r"""Yang & Hu's :math:`r = \min(a_2+b_2,\, 2a_2+c) + c - 1 + (2a_1 + 1)` for one hidden layer."""
-    (a_1, a_2), (_, b_2), c = p
-    return min(a_2 + b_2, 2 * a_2 + c) + c + 2 * a_1
-
-
-def tp4_stable(p: ABC, *, atol: float = 1e-9) -> bool:
-    """Yang & Hu's stability conditions for one hidden layer (their Theorem 3.3)."""
-    (a_1, a_2), (b_1, b_2), c = p
-    r = tp4_r(p)
-    conditions = (abs(a_1 + b_1), 0.5 - (a_2 + b_2), -r, 1 - (2 * a_2 + c), 1 - (a_2 + b_2 + r))
-    return all(v <= atol for v in conditions)
-
-
-def tp4_nontrivial(p: ABC, *, atol: float = 1e-9) -> bool:
-    """Non-trivial in Yang & Hu's sense: ``a_2 + b_2 + r = 1`` or ``2 a_2 + c = 1``."""
-    (_, a_2), (_, b_2), c = p
-    return abs(a_2 + b_2 + tp4_r(p) - 1) <= atol or abs(2 * a_2 + c - 1) <= atol

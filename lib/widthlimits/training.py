@@ -10,19 +10,25 @@ the training set (PyTorch's ``BCEWithLogitsLoss``), or the square loss :math:`\t
 (``loss="mse"``, for the kernel-regression and catapult results stated for it). Optimisers: plain GD and
 RMSProp with PyTorch's defaults (:math:`\alpha = 0.99`, :math:`\varepsilon = 10^{-8}`), each layer with its own
 learning rate (``optax``).
+
+**Divergence.** ``History.nonfinite_step`` is the first step at which the run diverged, by the criterion of
+:mod:`widthlimits.divergence` (NaN, inf, or a logit :data:`DIVERGENCE_BOUND` times above its initial scale).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from widthlimits import models, scalings
+from widthlimits import _validate, models, numerics, scalings
+from widthlimits import data as data_mod
 from widthlimits.data import Dataset
+from widthlimits.divergence import DIVERGENCE_BOUND, diverged, divergence_threshold  # training.DIVERGENCE_BOUND too
 
 RMSPROP_DECAY, RMSPROP_EPS = 0.99, 1e-8
 
@@ -56,7 +62,9 @@ class History(NamedTuple):
       hat_step: ``(T+1, L+1)`` distance of each layer from its initial value in hat units: mean row norm
         :math:`\|w_r - w_r(0)\|` for the input layer, mean :math:`|\Delta v_{rs}|/\sigma` and
         :math:`|\Delta a_r|/\sigma` for hidden and output layers.
-      nonfinite_step: ``()`` int32, the first step whose loss or test logits are NaN/inf, ``-1`` if none.
+      nonfinite_step: ``()`` int32, the first step at which the run diverged (-1 if none): its training loss or a
+        training or test logit is NaN/inf, or a logit exceeds :func:`~widthlimits.divergence.divergence_threshold`
+        of the initial logits. Named before the finite bound existed; kept so cached and shipped results load.
     """
 
     train_loss: jax.Array
@@ -73,13 +81,26 @@ class History(NamedTuple):
 def make_run(
     scaling: scalings.Scaling, *, key: jax.Array, ref_lr: float | None = None, init_corrected: bool = False
 ) -> Run:
-    """A single :class:`Run`; ``ref_lr`` defaults to the optimiser's reference rate."""
+    """A single :class:`Run`; ``ref_lr`` (> 0) defaults to the optimiser's reference rate."""
+    scalings._check_scaling("scaling", scaling)
+    models._check_key(key)
+    # Checked before the float32 wrapping below, after which a rate <= 0 would be a valid array and just train
+    # backwards or not at all.
     lr = scalings.REF_LR[scaling.optimizer] if ref_lr is None else ref_lr
-    return Run(scaling, jnp.float32(lr), jnp.float32(bool(init_corrected)), key)
+    lr = _validate.real("ref_lr", lr, low=0, open_low=True)
+    if not _validate.is_traced(init_corrected):
+        init_corrected = _validate.boolean("init_corrected", init_corrected)
+    # The default float dtype: float32, or float64 in a float64 rerun (numerics.x64), never forced to float32.
+    return Run(scaling, numerics.as_float(lr), numerics.as_float(init_corrected), key)
 
 
 def optimizer(name: str, lrs: models.Params) -> optax.GradientTransformation:
     """GD or RMSProp (PyTorch defaults) with one learning rate per layer; ``lrs`` mirrors the params."""
+    if not isinstance(lrs, dict) or set(lrs) != {"w", "v", "a"} or not isinstance(lrs["v"], tuple | list):
+        raise TypeError(f"lrs must be a dict {{'w': lr, 'v': (lr, ...), 'a': lr}} mirroring the params, got {lrs!r}")
+    for path, lr in [("['w']", lrs["w"]), ("['a']", lrs["a"]), *((f"['v'][{l}]", v) for l, v in enumerate(lrs["v"]))]:
+        if not callable(lr):  # an optax schedule is a valid rate too; traced rates pass through unchecked
+            _validate.real(f"lrs{path}", lr, low=0, open_low=True)
     if name == "gd":
         make = optax.sgd
     elif name == "rmsprop":  # torch.optim.RMSprop: v <- a v + (1-a) g^2, step -lr g / (sqrt(v) + eps)
@@ -91,13 +112,27 @@ def optimizer(name: str, lrs: models.Params) -> optax.GradientTransformation:
     return optax.multi_transform({name: make(lr) for name, lr in groups.items()}, labels)
 
 
+def _check_pair(logits: Any, y: Any) -> None:
+    # Shapes only (static under jit, so this costs nothing in the training loop): a column of labels (n, 1)
+    # against logits (n,) would broadcast to an (n, n) loss and average the wrong thing silently.
+    for name, arr in (("logits", logits), ("y", y)):
+        if not hasattr(arr, "shape"):
+            raise TypeError(f"{name} must be an array of shape (n,), got {type(arr).__name__}")
+    if len(logits.shape) != 1 or tuple(y.shape) != tuple(logits.shape):
+        raise ValueError(f"logits and y must both have shape (n,), got {tuple(logits.shape)} and {tuple(y.shape)}")
+    if not _validate.is_traced(y):  # concrete labels (an eager call): ±1 targets would train on the wrong loss
+        _validate.labels("y", y, logits.shape[0])
+
+
 def logistic_loss(logits: jax.Array, y: jax.Array) -> jax.Array:
     """Mean logistic loss, ``(n,), (n,) -> ()``, labels in ``{0, 1}``."""
+    _check_pair(logits, y)
     return jnp.mean(jax.nn.softplus(-(2 * y - 1) * logits))
 
 
 def square_loss(logits: jax.Array, y: jax.Array) -> jax.Array:
     """Mean of ``(f - (2y - 1))**2 / 2``, ``(n,), (n,) -> ()``: regression onto the targets +-1."""
+    _check_pair(logits, y)
     return 0.5 * jnp.mean((logits - (2 * y - 1)) ** 2)
 
 
@@ -106,6 +141,7 @@ LOSSES = {"logistic": logistic_loss, "mse": square_loss}
 
 def accuracy(logits: jax.Array, y: jax.Array) -> jax.Array:
     """Fraction of points with ``sign(f) == 2y - 1``, ``(n,), (n,) -> ()``."""
+    _check_pair(logits, y)
     return jnp.mean((2 * y - 1) * logits > 0)
 
 
@@ -116,12 +152,17 @@ def _hyper(run: Run, mlp: models.MLP, width: int, ref_width: int):
 
 
 def _metrics(loss_fn, f_train, y, f_test, yt) -> dict:
+    train_loss = loss_fn(f_train, y)
     return dict(
-        train_loss=loss_fn(f_train, y),
+        train_loss=train_loss,
         train_acc=accuracy(f_train, y),
         test_loss=loss_fn(f_test, yt),
         test_acc=accuracy(f_test, yt),
         test_logits=f_test,
+        # Not recorded, only reduced into nonfinite_step (the training logits are not part of a History). The
+        # bound applies to logits only (a square loss of 1e8 is a logit of only ~1.4e4); max propagates NaN.
+        _peak=jnp.maximum(jnp.max(jnp.abs(f_train)), jnp.max(jnp.abs(f_test))),
+        _loss_finite=jnp.isfinite(train_loss),
     )
 
 
@@ -177,8 +218,12 @@ def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset,
     ``init = (z0_all, a_ref)`` comes from :func:`_draw`.
     """
     hp, lr_per_layer = _hyper(run, mlp, width, ref_width)
-    z0_all, a_ref = init
+    # One dtype for the whole engine: the data's and the scaling constants' (float32, or float64 in a float64
+    # rerun with float32 data), so that the pullbacks below get cotangents of their primals' dtype.
+    dtype = jnp.result_type(init[0], data.x_train, hp.init_factor)
+    z0_all, a_ref = (jnp.asarray(v, dtype) for v in init)
     a0 = hp.init_factor * a_ref
+    data = Dataset(*(jnp.asarray(v, dtype) for v in data))
     x, y, xt, yt = data
     n = x.shape[0]
     gram_all = jnp.concatenate([x, xt]) @ x.T  # (n + n_test, n), shared by every run of a vmapped batch
@@ -235,24 +280,26 @@ def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run,
     make = _gram_engine if engine == "gram" else _direct_engine
     state0, evaluate, update = make(mlp, width, n_kernel, ref_width, loss, run, data, init)
 
-    def first_bad(bad, obs, k):
-        finite = jnp.isfinite(obs["train_loss"]) & jnp.all(jnp.isfinite(obs["test_logits"]))
-        return jnp.where((bad < 0) & ~finite, k, bad)
-
     def step(carry, k):
-        state, bad = carry
+        state, bad, threshold = carry
         obs, grads = evaluate(state)
-        return (update(state, grads), first_bad(bad, obs, k)), obs
+        peak, loss_finite = obs.pop("_peak"), obs.pop("_loss_finite")
+        threshold = jnp.where(k == 0, divergence_threshold(peak), threshold)  # fixed by the initial logits
+        now_bad = ~loss_finite | diverged(peak, threshold)
+        return (update(state, grads), jnp.where((bad < 0) & now_bad, k, bad), threshold), obs
 
     # T + 1 evaluations in one loop (the last update is discarded): evaluate is traced once, compiles faster.
-    (_, bad), trace = jax.lax.scan(step, (state0, jnp.int32(-1)), jnp.arange(n_steps + 1, dtype=jnp.int32))
+    carry0 = (state0, jnp.int32(-1), numerics.as_float(DIVERGENCE_BOUND))
+    (_, bad, _), trace = jax.lax.scan(step, carry0, jnp.arange(n_steps + 1, dtype=jnp.int32))
     return History(**trace, nonfinite_step=bad)
 
 
 def resolve_engine(mlp: models.MLP, optimizer_name: str, n_train: int, engine: str = "auto") -> str:
     """The engine ``train_runs`` will use: ``"gram"`` or ``"direct"`` (raises ``ValueError`` where invalid)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    models._check_mlp(mlp)
+    _validate.choice("optimizer_name", optimizer_name, scalings.OPTIMIZERS)
+    n_train = _validate.integer("n_train", n_train, low=1)
+    _validate.choice("engine", engine, ENGINES)
     exact = _gram_is_exact(mlp, optimizer_name)
     if engine == "gram" and not exact:
         raise ValueError("engine='gram' is exact only for one hidden layer trained with GD")
@@ -268,8 +315,48 @@ PRECISIONS = ("highest", "high", "default")
 
 @functools.partial(
     jax.jit,
-    static_argnames=("mlp", "width", "n_steps", "n_kernel", "ref_width", "engine", "loss", "precision", "runs_per_key"),
+    static_argnames=("mlp", "width", "n_steps", "n_kernel", "ref_width", "engine", "loss", "precision", "per_key"),
 )
+def _train_runs(mlp, width, runs, data, *, n_steps, n_kernel, ref_width, engine, loss, precision, per_key) -> History:
+    """:func:`train_runs` on checked arguments (``engine`` resolved, ``n_kernel`` clipped to the test set)."""
+    n_runs = runs.ref_lr.shape[0]
+    one = functools.partial(_train_one, mlp, width, n_steps, n_kernel, ref_width, engine, loss)
+
+    def group(runs_g: Run) -> History:
+        init = _draw(mlp, width, engine, runs_g.key[0], data)
+        return jax.vmap(one, in_axes=(0, None, None))(runs_g, data, init)
+
+    with jax.default_matmul_precision(precision):
+        grouped = jax.tree.map(lambda l: l.reshape(n_runs // per_key, per_key, *l.shape[1:]), runs)
+        hist = jax.vmap(group)(grouped)
+    return jax.tree.map(lambda l: l.reshape(n_runs, *l.shape[2:]), hist)
+
+
+def _check_runs(runs: object) -> int:
+    """Structure, shapes and (where concrete) values of a batch of runs; returns the batch size ``B``."""
+    if not isinstance(runs, Run):
+        raise TypeError(f"runs must be a training.Run (one per leaf: a leading batch axis), got {type(runs).__name__}")
+    scalings._check_scaling("runs.scaling", runs.scaling)
+    lr = _validate.array("runs.ref_lr", runs.ref_lr, ndim=1, kinds="f", min_size=1)
+    n_runs = lr.shape[0]
+    leaves = [(f"runs.scaling.{f}", getattr(runs.scaling, f)) for f in ("q_sigma", "q_w", "q_v", "q_a")]
+    for name, leaf in [*leaves, ("runs.init_corrected", runs.init_corrected)]:
+        _validate.array(name, leaf, shape=(n_runs,), kinds="fiu")
+    key, shape = runs.key, getattr(runs.key, "shape", None)  # typed keys (B,), or raw uint32 (B, 2) / rbg (B, 4)
+    typed = jax.dtypes.issubdtype(getattr(key, "dtype", np.float32), jax.dtypes.prng_key)
+    raw = not typed and getattr(key, "dtype", None) == np.uint32 and shape in ((n_runs, 2), (n_runs, 4))
+    if not (raw or (typed and shape == (n_runs,))):
+        got = f"shape {shape} {getattr(key, 'dtype', type(key).__name__)}"
+        raise ValueError(f"runs.key must stack {n_runs} PRNG keys (uint32 ({n_runs}, 2) from PRNGKey), got {got}")
+    # Values only where concrete: under a caller's jit they are tracers, and the caller checked them.
+    if not _validate.is_traced(lr) and not np.all(np.asarray(lr) > 0):
+        raise ValueError(f"runs.ref_lr must hold learning rates in (0, inf), got {np.asarray(lr)}")
+    ic = runs.init_corrected
+    if not _validate.is_traced(ic) and not np.isin(np.asarray(ic), (0, 1)).all():
+        raise ValueError(f"runs.init_corrected must hold 0.0 (plain) or 1.0 (corrected), got {np.asarray(ic)}")
+    return n_runs
+
+
 def train_runs(
     mlp: models.MLP,
     width: int,
@@ -289,32 +376,34 @@ def train_runs(
     Compiles once per ``(mlp, width, n_steps, n_kernel, ref_width, B, optimizer, data shapes)``; exponents,
     learning rates, correction switches and seeds are traced. ``engine="auto"`` uses the exact Gram-matrix
     engine for one hidden layer under GD (several times fewer flops) and the direct engine otherwise.
+    Every argument is checked here, before tracing (the compiled function behind it is private).
 
     Args:
+      width: hidden width, an integer in ``[1, _validate.MAX_WIDTH]``.
+      data: a :class:`~widthlimits.data.Dataset` with ``mlp.n_in`` inputs and labels in ``{0, 1}``.
+      n_steps: GD/RMSProp steps, an integer ``>= 0``.
+      n_kernel: test points whose kernel and pre-activations are recorded, an integer ``>= 1`` (at most the
+        test-set size; larger values are clipped to it).
       precision: matmul precision, one of ``PRECISIONS`` (default full float32 everywhere).
       runs_per_key: the runs come in consecutive groups of this size that share one initial draw: the key of
         the first run of each group is used for the whole group, and the draw (and for the Gram engine its
         projection onto the data) is computed once per group. ``B`` must be a multiple of it.
     """
+    models._check_mlp(mlp)
+    width = _validate.width("width", width)
+    n_runs = _check_runs(runs)
+    data = data_mod.check_dataset(data, mlp.n_in)
+    n_steps = _validate.integer("n_steps", n_steps, low=0)
+    n_kernel = _validate.integer("n_kernel", n_kernel, low=1)
+    ref_width = _validate.width("ref_width", ref_width)
     engine = resolve_engine(mlp, runs.scaling.optimizer, data.x_train.shape[0], engine)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    n_runs = runs.ref_lr.shape[0]
-    if not isinstance(runs_per_key, int) or runs_per_key < 1 or n_runs % runs_per_key:
+    _validate.choice("loss", loss, tuple(LOSSES))
+    _validate.choice("precision", precision, PRECISIONS)
+    per_key = _validate.integer("runs_per_key", runs_per_key, low=1)
+    if n_runs % per_key:
         raise ValueError(f"runs_per_key must be a positive divisor of the batch size {n_runs}, got {runs_per_key!r}")
-    n_kernel = min(n_kernel, data.x_test.shape[0])
-    one = functools.partial(_train_one, mlp, width, n_steps, n_kernel, ref_width, engine, loss)
-
-    def group(runs_g: Run) -> History:
-        init = _draw(mlp, width, engine, runs_g.key[0], data)
-        return jax.vmap(one, in_axes=(0, None, None))(runs_g, data, init)
-
-    with jax.default_matmul_precision(precision):
-        grouped = jax.tree.map(lambda l: l.reshape(n_runs // runs_per_key, runs_per_key, *l.shape[1:]), runs)
-        hist = jax.vmap(group)(grouped)
-    return jax.tree.map(lambda l: l.reshape(n_runs, *l.shape[2:]), hist)
+    static = dict(n_kernel=min(n_kernel, data.x_test.shape[0]), ref_width=ref_width, engine=engine, loss=loss)
+    return _train_runs(mlp, width, runs, data, n_steps=n_steps, precision=precision, per_key=per_key, **static)
 
 
 def train(
@@ -333,22 +422,16 @@ def train(
     loss: str = "logistic",
     precision: str = "highest",
 ) -> History:
-    """Train one net (a batch of one :func:`train_runs`); see :class:`History` for what is recorded."""
-    scalings._check_width("width", width)
-    if not isinstance(n_steps, int) or n_steps < 0:
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    """Train one net (a batch of one :func:`train_runs`); see :class:`History` for what is recorded.
+
+    ``ref_lr`` must be a finite number > 0 (default: the optimiser's reference rate); the other arguments are
+    as in :func:`train_runs`, which checks them.
+    """
+    models._check_mlp(mlp)
+    width = _validate.width("width", width)
+    n_steps = _validate.integer("n_steps", n_steps, low=0)
     run = make_run(scaling, key=key, ref_lr=ref_lr, init_corrected=init_corrected)
     batch = jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], run)
-    hist = train_runs(
-        mlp,
-        width,
-        batch,
-        data,
-        n_steps=n_steps,
-        n_kernel=n_kernel,
-        ref_width=ref_width,
-        engine=engine,
-        loss=loss,
-        precision=precision,
-    )
+    kw = dict(n_kernel=n_kernel, ref_width=ref_width, engine=engine, loss=loss, precision=precision)
+    hist = train_runs(mlp, width, batch, data, n_steps=n_steps, **kw)
     return jax.tree.map(lambda a: a[0], hist)

@@ -39,12 +39,14 @@ import json
 import numbers
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from widthlimits import _validate
 
 Params = dict[str, Any]
 _SERIAL = itertools.count()  # distinguishes identical static sliders on one page
@@ -52,6 +54,62 @@ _SERIAL = itertools.count()  # distinguishes identical static sliders on one pag
 
 def _is_number(v: object) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _same(a: object, b: object) -> bool:
+    """Grid membership: ``==``, except that a boolean only matches a boolean (``True == 1`` must not pick 1)."""
+    if isinstance(a, bool | np.bool_) != isinstance(b, bool | np.bool_):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. an array compared with a number has no single truth value
+        return False
+
+
+def _index(values: tuple, value: object) -> int | None:
+    return next((i for i, v in enumerate(values) if _same(v, value)), None)
+
+
+def _check_grid(grid: object) -> dict[str, tuple]:
+    """Parameter name (a string) -> a non-empty sequence of distinct values, numbers finite."""
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a mapping of parameter names to sequences of values, got {type(grid).__name__}")
+    if not grid:
+        raise ValueError("grid must map at least one parameter name to a non-empty sequence of values")
+    out = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"grid keys must be parameter names (non-empty strings), got {name!r}")
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
+            raise TypeError(f"grid[{name!r}] must be a sequence of values, got {type(values).__name__}")
+        values = tuple(values)
+        if not values:
+            raise ValueError(
+                f"grid must map every parameter to a non-empty sequence of values; grid[{name!r}] is empty"
+            )
+        for v in values:
+            if _is_number(v) and not np.isfinite(float(v)):
+                raise ValueError(f"grid[{name!r}] must hold finite numbers, got {v!r}")
+        for i, v in enumerate(values):
+            if _index(values, v) != i:
+                raise ValueError(f"grid[{name!r}] must hold distinct values, got {v!r} twice")
+        out[name] = values
+    return out
+
+
+def _check_point(grid: dict[str, tuple], params: object, what: str) -> tuple:
+    """The grid indices of one point; ``params`` must set every parameter to one of its grid values."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{what} must be a mapping of parameter names to values, got {type(params).__name__}")
+    if set(params) != set(grid):
+        raise ValueError(f"{what} must set exactly the parameters {sorted(grid)}, got {sorted(map(str, params))}")
+    index = []
+    for name, values in grid.items():
+        i = _index(values, params[name])
+        if i is None:
+            raise ValueError(f"{what}[{name!r}] must be one of {values}, got {params[name]!r}")
+        index.append(i)
+    return tuple(index)
 
 
 class Explorer:
@@ -77,13 +135,21 @@ class Explorer:
         labels: Mapping[str, str] | None = None,
     ):
         if not callable(draw):
-            raise ValueError(f"draw must be callable as draw(fig, **params), got {draw!r}")
-        if not grid or any(len(v) == 0 for v in grid.values()):
-            raise ValueError("grid must map at least one parameter name to a non-empty sequence of values")
-        if not (isinstance(dpi, int) and 10 <= dpi <= 300):
-            raise ValueError(f"dpi must be an integer in [10, 300], got {dpi!r}")
-        self.draw, self.figsize, self.dpi = draw, tuple(figsize), dpi
-        self.grid = {name: tuple(values) for name, values in grid.items()}
+            raise TypeError(f"draw must be callable as draw(fig, **params), got {draw!r}")
+        self.grid = _check_grid(grid)
+        if isinstance(figsize, str | bytes) or not isinstance(figsize, Sequence | np.ndarray) or len(figsize) != 2:
+            raise TypeError(f"figsize must be (width, height) in inches, got {figsize!r}")
+        size = tuple(_validate.real(f"figsize[{i}]", v, low=0, high=100, open_low=True) for i, v in enumerate(figsize))
+        self.draw, self.figsize, self.dpi = draw, size, _validate.integer("dpi", dpi, low=10, high=300)
+        for what, mapping in (("defaults", defaults), ("labels", labels)):
+            if mapping is not None and not isinstance(mapping, Mapping):
+                raise TypeError(f"{what} must be a mapping of parameter names, got {type(mapping).__name__}")
+            if mapping is not None and set(mapping) - set(self.grid):
+                unknown = sorted(map(str, set(mapping) - set(self.grid)))
+                raise ValueError(f"{what} must name only grid parameters {sorted(self.grid)}, got unknown {unknown}")
+        for name, label in (labels or {}).items():
+            if not isinstance(label, str):
+                raise TypeError(f"labels[{name!r}] must be a string, got {label!r}")
         self.labels = {name: name for name in self.grid} | dict(labels or {})
         self.defaults = {name: values[0] for name, values in self.grid.items()} | dict(defaults or {})
         self._check(self.defaults, "defaults")
@@ -92,12 +158,9 @@ class Explorer:
         self._prerender: threading.Thread | None = None
 
     def _check(self, params: Mapping[str, Any], what: str = "params") -> tuple:
-        if set(params) != set(self.grid):
-            raise ValueError(f"{what} must set exactly the parameters {sorted(self.grid)}, got {sorted(params)}")
-        for name, value in params.items():
-            if value not in self.grid[name]:
-                raise ValueError(f"{what}[{name!r}] must be one of {self.grid[name]}, got {value!r}")
-        return tuple(params[name] for name in self.grid)
+        # The memo key is the grid values themselves, so 0 and 0.0 (equal, same hash) share one frame.
+        index = _check_point(self.grid, params, what)
+        return tuple(values[i] for values, i in zip(self.grid.values(), index))
 
     def points(self) -> list[Params]:
         """Every grid point, as a parameter dict."""
@@ -121,10 +184,10 @@ class Explorer:
 
     def _render_all(self, around: Params) -> None:
         """Render every grid point, nearest (in grid steps) to ``around`` first."""
-        index = {name: values.index(around[name]) for name, values in self.grid.items()}
+        index = dict(zip(self.grid, _check_point(self.grid, around, "around")))
 
         def steps(p: Params) -> int:
-            return sum(abs(self.grid[n].index(p[n]) - index[n]) for n in self.grid)
+            return sum(abs(_index(self.grid[n], p[n]) - index[n]) for n in self.grid)
 
         for p in sorted(self.points(), key=steps):
             self.render(**p)
@@ -165,6 +228,7 @@ class Explorer:
 
     def move_ms(self, path: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Wall-clock milliseconds to produce each frame along ``path`` (memoised frames cost only a lookup)."""
+        path = _check_path(self.grid, path, "path")
         times = []
         for params in path:
             start = time.perf_counter()
@@ -176,11 +240,8 @@ class Explorer:
         """A self-contained HTML slider over the frames of ``path`` (grid points), for pages without a kernel."""
         from IPython.display import HTML
 
-        path = [dict(p) for p in path]
-        if not path:
-            raise ValueError("path must hold at least one grid point")
-        if not (isinstance(start, int) and 0 <= start < len(path)):
-            raise ValueError(f"start must be an index in [0, {len(path) - 1}], got {start!r}")
+        path = _check_path(self.grid, path, "path")
+        start = _validate.integer("start", start, low=0, high=len(path) - 1)
         frames = ["data:image/png;base64," + base64.b64encode(self.render(**p)).decode() for p in path]
         captions = [", ".join(f"{self.labels[n]} = {_fmt(v)}" for n, v in p.items()) for p in path]
         uid = "wl" + hashlib.sha256(json.dumps([captions, next(_SERIAL)]).encode()).hexdigest()[:12]
@@ -200,6 +261,18 @@ class Explorer:
         )
 
 
+def _check_path(grid: dict[str, tuple], points: object, what: str) -> list[Params]:
+    """A non-empty sequence (or other iterable) of grid points (mappings), each checked against ``grid``."""
+    if isinstance(points, str | bytes | Mapping) or not isinstance(points, Iterable):
+        raise TypeError(f"{what} must be a sequence of grid points (dicts), got {type(points).__name__}")
+    points = list(points)
+    if not points:
+        raise ValueError(f"{what} must hold at least one grid point")
+    for i, p in enumerate(points):
+        _check_point(grid, p, f"{what}[{i}]")
+    return [dict(p) for p in points]
+
+
 def _fmt(v: Any) -> str:
     return f"{v:g}" if _is_number(v) else str(v)
 
@@ -211,17 +284,11 @@ def path(grid: Mapping[str, Sequence], waypoints: Sequence[Mapping[str, Any]]) -
     step at a time along the parameter that changes most: a 1-D route through a 2-D plane for :meth:`static`.
     Non-numeric parameters must be constant between consecutive waypoints or change in one jump.
     """
-    grid = {name: tuple(values) for name, values in grid.items()}
-    if len(waypoints) < 1:
-        raise ValueError("waypoints must hold at least one grid point")
-    idx = []
-    for w in waypoints:
-        if set(w) != set(grid):
-            raise ValueError(f"each waypoint must set exactly the parameters {sorted(grid)}, got {sorted(w)}")
-        for name, value in w.items():
-            if value not in grid[name]:
-                raise ValueError(f"waypoint value {name}={value!r} must be one of {grid[name]}")
-        idx.append(np.array([grid[n].index(w[n]) for n in grid]))
+    grid = _check_grid(grid)
+    idx = [
+        np.array(_check_point(grid, w, f"waypoints[{i}]"))
+        for i, w in enumerate(_check_path(grid, waypoints, "waypoints"))
+    ]
     out = [idx[0]]
     for a, b in itertools.pairwise(idx):
         n = int(np.abs(b - a).max())

@@ -1,0 +1,158 @@
+"""Plots: diverged runs are marked visibly (red cross, label), never averaged in; helpers check their arguments."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the artists are inspected, nothing is shown
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+
+from widthlimits import measure, plots, training
+
+
+@pytest.fixture
+def ax():
+    fig, axes = plt.subplots()
+    yield axes
+    plt.close(fig)
+
+
+def red_crosses(ax) -> list:
+    """The divergence markers on ``ax``: red ``x`` markers, drawn large enough to see."""
+    return [
+        ln
+        for ln in ax.get_lines()
+        if ln.get_marker() == "x" and to_rgba(ln.get_color()) == to_rgba("red") and ln.get_markersize() >= 10
+    ]
+
+
+def curve(ax):
+    """The data line drawn by ``plots.curves`` (the first line on the axes)."""
+    return ax.get_lines()[0]
+
+
+def test_a_finite_run_gets_no_mark(ax):
+    values = np.linspace(1.0, 0.5, 6)
+    line = plots.curves(ax, values, label="MF")
+    assert line.get_label() == "MF" and not red_crosses(ax) and not ax.texts
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(6))
+
+
+def test_nan_run_is_cut_and_marked_at_its_last_finite_point(ax):
+    values = np.array([1.0, 0.9, 0.8, np.nan, np.nan])
+    line = plots.curves(ax, values, label="SP")
+    assert "(diverged at step 3)" in line.get_label()
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2])
+    (cross,) = red_crosses(ax)
+    assert list(cross.get_xdata()) == [2] and list(cross.get_ydata()) == [0.8]
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_ylim()
+    assert lo <= 0.8 <= hi  # inside the visible range
+
+
+def test_finite_blow_up_is_detected_from_the_values_themselves(ax):
+    """No NaN at all: values growing past DIVERGENCE_BOUND (the run started at O(1)) count as diverged."""
+    values = np.array([[0.7, 30.0, 3e6, 3e10, 3e14], [0.7, 0.6, 0.5, 0.4, 0.3]])
+    line = plots.curves(ax, values, label="from_hat(0, 12)")
+    assert "(diverged at step 3, 1 of 2 runs)" in line.get_label()
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2])
+    (cross,) = red_crosses(ax)
+    assert list(cross.get_xdata()) == [2]
+    np.testing.assert_array_equal(plots.first_bad_steps(values), [3, -1])
+
+
+def test_bound_is_relative_to_the_first_value():
+    """A curve that starts huge (a stable model with huge initial logits) is not diverged by its size alone."""
+    np.testing.assert_array_equal(plots.first_bad_steps([4e8, 5e8, 3e8]), [-1])
+    np.testing.assert_array_equal(plots.first_bad_steps([4e8, 5e16, 3e8]), [1])
+    np.testing.assert_array_equal(plots.first_bad_steps([0.5, training.DIVERGENCE_BOUND * 1.01]), [1])
+
+
+def test_run_bad_from_step_zero_still_gets_a_visible_mark(ax):
+    line = plots.curves(ax, np.full(5, np.nan), label="NTK")
+    assert "(diverged at step 0)" in line.get_label()
+    assert len(line.get_xdata()) == 0
+    (cross,) = red_crosses(ax)
+    # on the lower edge of the axes at step 0: x in data units, y in axes units, and not clipped away
+    assert list(cross.get_xdata()) == [0] and list(cross.get_ydata()) == [0.0]
+    assert cross.get_transform() == ax.get_xaxis_transform() and not cross.get_clip_on()
+    assert [t.get_text() for t in ax.texts] == ["diverged at step 0"]
+
+
+def test_given_nonfinite_step_wins_over_deliberate_gaps(ax):
+    """scaling_framework sets step 0 to NaN on purpose (log axis) and passes nonfinite_step: no false mark."""
+    values = np.array([[np.nan, 0.1, 0.2, 0.3], [np.nan, 0.2, 0.3, 0.4]])
+    line = plots.curves(ax, values, nonfinite_step=np.array([-1, -1]), label="d = 256")
+    assert line.get_label() == "d = 256" and not red_crosses(ax)
+    line = plots.curves(ax, values, nonfinite_step=np.array([-1.0, 2.0]), label="d = 1024")  # floats from JSON
+    assert "(diverged at step 2, 1 of 2 runs)" in line.get_label()
+    (cross,) = red_crosses(ax)
+    assert list(cross.get_xdata()) == [1]
+
+
+def test_diverged_right_after_a_gap_is_marked_on_the_edge(ax):
+    plots.curves(ax, np.array([np.nan, np.inf, 1.0]), nonfinite_step=1, label="x")
+    (cross,) = red_crosses(ax)
+    assert list(cross.get_xdata()) == [1] and [t.get_text() for t in ax.texts] == ["diverged at step 1"]
+
+
+def test_unlabelled_diverged_curve_stays_out_of_the_legend_but_is_marked(ax):
+    line = plots.curves(ax, np.array([1.0, np.nan]), ls="--")
+    assert line.get_label().startswith("_") or line.get_label() == ""
+    assert len(red_crosses(ax)) == 1
+
+
+def test_seed_band_is_drawn_up_to_the_cut(ax):
+    values = np.array([[1.0, 0.8, 0.7, np.nan], [1.2, 0.9, 0.6, 0.5]])
+    plots.curves(ax, values, label="MF")
+    (band,) = ax.collections
+    xs = band.get_paths()[0].vertices[:, 0]
+    assert xs.max() == 2  # steps 0..2: the band never includes the diverged step
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "name"),
+    [
+        (dict(values=np.zeros((2, 2, 2))), ValueError, "values"),
+        (dict(values=np.zeros((2, 0))), ValueError, "values"),
+        (dict(values=np.array(["a", "b"])), TypeError, "values"),
+        (dict(nonfinite_step=np.array([1, 2, 3])), ValueError, "nonfinite_step"),
+        (dict(nonfinite_step=-2), ValueError, "nonfinite_step"),
+        (dict(nonfinite_step=1.5), ValueError, "nonfinite_step"),
+        (dict(nonfinite_step="3"), TypeError, "nonfinite_step"),
+        (dict(label=3), TypeError, "label"),
+        (dict(ax="axes"), TypeError, "ax"),
+    ],
+)
+def test_curves_rejects_bad_arguments(ax, kw, error, name):
+    args = dict(ax=ax, values=np.ones((2, 4))) | kw
+    with pytest.raises(error, match=name):
+        plots.curves(args.pop("ax"), args.pop("values"), **args)
+
+
+def test_other_helpers_check_their_arguments(ax):
+    fit = measure.fit_power_law([128, 256, 512], [1.0, 0.5, 0.25])
+    pts = plots.power_law(ax, [128, 256, 512], np.array([1.0, 0.5, 0.25]), fit, label="MF")
+    assert "slope -1.000" in pts.get_label()
+    for bad, error, name in [
+        (dict(values=[1.0, -0.5, 0.25]), ValueError, "values"),
+        (dict(values=[1.0, np.nan, 0.25]), ValueError, "values"),
+        (dict(values=[1.0, 0.5]), ValueError, "equal lengths"),
+        (dict(widths=[0, 256, 512]), ValueError, "widths"),
+        (dict(fit=(1.0, 0.0, 0.0)), TypeError, "fit"),
+    ]:
+        args = dict(widths=[128, 256, 512], values=[1.0, 0.5, 0.25], fit=fit) | bad
+        with pytest.raises(error, match=name):
+            plots.power_law(ax, args["widths"], args["values"], args["fit"])
+    assert plots.family_color("MF") == "tab:blue" and plots.family_color("other") == "tab:gray"
+    with pytest.raises(TypeError, match="name"):
+        plots.family_color(1)
+    with pytest.raises(TypeError, match="name"):
+        plots.family_marker(None)
+    assert list(plots.width_colors([256, 128])) == [128, 256]
+    with pytest.raises(ValueError, match="widths"):
+        plots.width_colors([128, 128])
+    with pytest.raises(ValueError, match="cmap"):
+        plots.width_colors([128], cmap="no-such-map")

@@ -1,0 +1,82 @@
+"""Sweep results files: the JSON round trip and its checks, and every results file shipped in the package."""
+
+import json
+
+import numpy as np
+import pytest
+
+from widthlimits import data as D
+from widthlimits import experiments as E
+from widthlimits import models as M
+from widthlimits import results_files as R
+from widthlimits import scalings as S
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIDTHLIMITS_CACHE", str(tmp_path))
+    return tmp_path / "runs"
+
+
+MLP3, MF = M.MLP(n_in=3), {"MF": S.preset("mf")}
+
+
+def tiny(widths=(8,), **kw):
+    """A 2-step sweep on 16 + 16 toy points: one compilation per width, shared by the tests below."""
+    kw = dict(seeds=[0], n_steps=2, progress=False) | kw
+    return E.sweep(MLP3, list(widths), MF, D.toy_2d(16, 16), **kw)
+
+
+def test_json_round_trip_and_its_checks():
+    sw = tiny([8], seeds=[0, 3])
+    obj = json.loads(json.dumps(R.sweep_to_json(sw, fields=["test_loss", "kernel"], meta={"who": "test"})))
+    back, meta = R.sweep_from_json(obj)
+    assert meta == {"who": "test"} and back.widths == sw.widths and back.history.test_logits is None
+    np.testing.assert_allclose(back.history.kernel, sw.history.kernel, rtol=1e-5)
+    for kwargs, error, message in [
+        (dict(fields="test_loss"), TypeError, "fields must be a sequence"),
+        (dict(fields=["loss"]), ValueError, "fields must be History fields"),
+        (dict(digits=0), ValueError, r"digits must be an integer in \[1, 17\]"),
+        (dict(meta=[1]), TypeError, "meta must be a mapping"),
+    ]:
+        with pytest.raises(error, match=message):
+            R.sweep_to_json(sw, **(dict(fields=["test_loss"], meta={}) | kwargs))
+    with pytest.raises(TypeError, match="sw must be a Sweep"):
+        R.sweep_to_json(obj, fields=[], meta={})
+    with pytest.raises(ValueError, match="fields must be stored in this sweep"):
+        R.sweep_to_json(back, fields=["test_logits"], meta={})
+    short = json.loads(json.dumps(obj))
+    short["history"]["test_loss"] = short["history"]["test_loss"][0][0][0][:1]
+    with pytest.raises(ValueError, match=r"obj\['history'\]\['test_loss'\] must be a numeric array of shape"):
+        R.sweep_from_json(short)
+    steps = json.loads(json.dumps(obj))
+    steps["axes"]["n_steps"] = 5
+    with pytest.raises(ValueError, match="n_steps \\+ 1 = 6 steps"):
+        R.sweep_from_json(steps)
+    for broken, message in [(dict(axes=None), "'axes'"), (dict(format="x"), "format")]:
+        with pytest.raises(ValueError, match=message):
+            R.sweep_from_json(obj | broken)
+    with pytest.raises(TypeError, match="obj must be a mapping"):
+        R.sweep_from_json([obj])
+
+
+def test_every_shipped_results_file_loads_and_bad_names_are_rejected():
+    from importlib import resources
+
+    files = [p for p in (resources.files("widthlimits") / "_assets").iterdir() if p.name.endswith(".json")]
+    assert files
+    sweeps = []
+    for ref in files:  # a results file is one sweep, or (Figure 2) a dict of panels, each a sweep
+        obj = json.loads(ref.read_text())
+        if obj["format"] == "widthlimits.sweep/1":
+            sweeps.append(R.load_asset(ref.name)[0])
+        else:
+            sweeps += [R.sweep_from_json(panel)[0] for panel in obj["panels"].values()]
+    for sw in sweeps:
+        assert sw.history.nonfinite_step.shape[:4] == (len(sw.widths), len(sw.families), len(sw.ref_lrs), len(sw.seeds))
+    with pytest.raises(ValueError, match="name must be one of the results files"):
+        R.load_asset("../data.py")
+    with pytest.raises(ValueError, match=r"figure1_paper\.json"):
+        R.load_asset("nope.json")
+    with pytest.raises(TypeError, match="name must be a file name"):
+        R.load_asset(1)
