@@ -89,12 +89,6 @@ def _check_families(families) -> None:
             raise TypeError(f"families must have string names, got the key {name!r}")
 
 
-def _check_mlp(mlp) -> models.MLP:
-    if not isinstance(mlp, models.MLP):
-        raise TypeError(f"mlp must be a models.MLP, got {type(mlp).__name__}")
-    return mlp
-
-
 def _check_seeds(seeds) -> tuple[int, ...]:
     return _validate.integers("seeds", seeds, low=0, high=MAX_SEED, distinct=True)
 
@@ -206,7 +200,7 @@ def sweep(
     """
     # Every argument is checked here, before anything is traced, allocated or read from the cache: each would
     # otherwise fail deep inside XLA, or worse, run a plausible wrong sweep (int(8.7) is a width of 8).
-    mlp = _check_mlp(mlp)
+    mlp = models._check_mlp(mlp)
     widths = _check_widths(widths)
     _check_families(families)
     fams = {name: _as_family(name, f) for name, f in families.items()}
@@ -356,7 +350,7 @@ def at_init(
     to scalings of one optimiser (their learning rates weight the kernels); a :class:`Family` is accepted if
     it is not initialisation-corrected (a corrected net starts as the SP net, not as its own scaling).
     """
-    mlp = _check_mlp(mlp)
+    mlp = models._check_mlp(mlp)
     widths = _check_widths(widths)
     _check_families(families)
     scales = []

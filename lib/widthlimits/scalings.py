@@ -212,11 +212,6 @@ class HyperParams(NamedTuple):
     lr_a: jax.Array
 
 
-def _check_width(name: str, value: object) -> None:
-    """Kept for callers in other modules: a hidden width, an integer in ``[1, _validate.MAX_WIDTH]``."""
-    _validate.width(name, value)
-
-
 def _check_positive(name: str, value: object) -> None:
     """A finite real > 0, or (for a stacked batch) a concrete array of them; tracers pass through."""
     if isinstance(value, np.ndarray | jax.Array) and value.ndim > 0 and not _validate.is_traced(value):
