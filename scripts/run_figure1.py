@@ -28,7 +28,7 @@ from widthlimits import data, experiments, models, profiles, scalings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "lib" / "widthlimits" / "_assets" / "figure1_paper.json"
 FAMILIES = {"MF": scalings.preset("mf"), "NTK": scalings.preset("ntk"), "intermediate": scalings.preset("intermediate")}
-FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "hat_step")
+FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "hat_distance")
 
 
 def main(argv=None) -> Path:

@@ -43,7 +43,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "lib" / "widthlimits" / "_as
 #: name -> (hidden layers, optimiser, log2 of the widest width in the paper)
 PANELS = {"gd_2": (2, "gd", 14), "gd_3": (3, "gd", 13), "rmsprop_3": (3, "rmsprop", 13)}
 FAMILY_NAMES = {"MF": "mf", "NTK": "ntk", "SP": "sp"}
-FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "hat_step")
+FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "hat_distance")
 
 
 def rounded(a, digits: int = 6) -> list:

@@ -106,7 +106,7 @@ def test_exponents_over_arbitrary_values(q):
     makers = [
         (lambda: scalings.from_hat(q, 0.5), "q_sigma"),
         (lambda: scalings.from_hat(-1.0, q), "q_tilde"),
-        (lambda: scalings.from_raw(-1.0, -1.0, q), "q_w"),
+        (lambda: scalings.from_raw(q_sigma=-1.0, q_a=-1.0, q_w=q), "q_w"),
     ]
     # The constructor itself lets None and containers through: jax.tree_util rebuilds a Scaling with such
     # placeholder leaves (tree.map, in_axes specs), so only number-like leaves can be checked there.

@@ -118,10 +118,10 @@ def test_deep_first_rmsprop_step_is_a_sign_step(name, width):
     # In hat units the run moved every row of W by the step's row norm and every other entry by |step| / sigma ...
     sigma = factor / math.sqrt(3 * width)
     exact = [jnp.mean(jnp.linalg.norm(steps[0], axis=1)), *(jnp.mean(jnp.abs(u)) / sigma for u in steps[1:])]
-    np.testing.assert_allclose(hist.hat_step[1], exact, rtol=1e-4)
+    np.testing.assert_allclose(hist.hat_distance[1], exact, rtol=1e-4)
     # ... which the sign step's 10 lr sqrt(n_in) and 10 lr / sigma bound (eps only shrinks a step).
     signed = np.array([10 * lr_w * math.sqrt(mlp.n_in), 10 * lr_v / sigma, 10 * lr_v / sigma, 10 * lr_a / sigma])
-    assert np.all(np.asarray(hist.hat_step[1]) <= signed * (1 + 1e-5))
+    assert np.all(np.asarray(hist.hat_distance[1]) <= signed * (1 + 1e-5))
 
 
 @pytest.mark.parametrize("name", ["mf", "ntk", "sp"])

@@ -80,3 +80,51 @@ def test_every_shipped_results_file_loads_and_bad_names_are_rejected():
         R.load_asset("nope.json")
     with pytest.raises(TypeError, match="name must be a file name"):
         R.load_asset(1)
+
+
+def _labelled_sweep():
+    """A Sweep of known numbers: value = 1000 w + 100 f + 10 l + s at every step (axes 2, 3, 2, 4)."""
+    w, f, l, s, t = np.ix_(range(2), range(3), range(2), range(4), range(5))
+    loss = (1000 * w + 100 * f + 10 * l + s + 0 * t).astype(np.float32)
+    fields = {name: None for name in E.training.History._fields}
+    fields.update(train_loss=loss, nonfinite_step=np.full(loss.shape[:4], -1, np.int32))
+    hist = E.training.History(**fields)
+    return R.Sweep((8, 16), ("a", "b", "c"), (0.1, 0.2), (0, 1, 2, 3), 4, hist)
+
+
+def test_sel_picks_by_label_and_keeps_listed_axes():
+    sw = _labelled_sweep()
+    h = sw.sel(width=16, family="b", lr=0.2, seed=3)
+    np.testing.assert_array_equal(h.train_loss, np.full(5, 1113.0))
+    assert h.nonfinite_step.shape == ()
+    h = sw.sel(family=["c", "a"], seed=[1, 2], step=-1)  # outer selection, in the order asked for
+    assert h.train_loss.shape == (2, 2, 2, 2)
+    np.testing.assert_array_equal(h.train_loss[0, 0, :, :], [[201, 202], [211, 212]])
+    np.testing.assert_array_equal(h.train_loss[1, 1, 1, :], [1011, 1012])
+    assert h.nonfinite_step.shape == (2, 2, 2, 2)
+    assert sw.sel(step=[0, 4]).train_loss.shape == (2, 3, 2, 4, 2)
+    with pytest.raises(ValueError, match="family"):
+        sw.sel(family="d")
+    with pytest.raises(ValueError, match="step"):
+        sw.sel(step=5)
+    with pytest.raises(TypeError, match="axes"):
+        sw.sel(depth=2)
+    with pytest.raises(ValueError, match="lr"):
+        sw.sel(lr="default")
+
+
+def test_sel_drops_a_single_default_rate_axis():
+    tiny_sw = tiny()
+    h = tiny_sw.sel(width=8)
+    assert h.train_loss.shape == (len(tiny_sw.families), len(tiny_sw.seeds), tiny_sw.n_steps + 1)
+    np.testing.assert_array_equal(h.train_loss, tiny_sw.sel(width=8, lr="default").train_loss)
+
+
+def test_init_stats_sel_by_label():
+    mlp = M.MLP(n_in=3)
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    st = E.at_init(mlp, [8, 16], {"MF": S.preset("mf"), "NTK": S.preset("ntk")}, x, seeds=[0, 1, 2])
+    np.testing.assert_array_equal(st.sel(width=16, family="NTK", seed=1).logits, st.logits[1, 1, 1])
+    assert st.sel(family="NTK", seed=[0, 2]).kernel.shape == (2, 2, 2, 4)
+    with pytest.raises(ValueError, match="seed"):
+        st.sel(seed=7)

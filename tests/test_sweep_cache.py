@@ -179,7 +179,7 @@ def test_a_consistent_divergence_flag_is_trusted(monkeypatch, private_cache):
         ("train_loss", np.zeros((2, 3), np.float32), "train_loss has shape"),
         ("test_loss", np.zeros((1, 3), np.float16), "test_loss has dtype float16, expected float32"),
         ("nonfinite_step", np.full(1, -1, np.int64), "nonfinite_step has dtype int64"),
-        ("hat_step", np.zeros((1, 3), np.float32), "hat_step has shape"),
+        ("hat_distance", np.zeros((1, 3), np.float32), "hat_distance has shape"),
     ],
 )
 def test_a_wrong_shaped_or_typed_field_is_recomputed_with_a_warning(monkeypatch, private_cache, field, value, message):

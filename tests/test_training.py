@@ -118,7 +118,7 @@ def test_gram_engine_matches_direct_engine_on_cifar_like_sizes():
         kw = dict(key=KEY, n_steps=20, init_corrected=corrected)
         hd = T.train(mlp, 256, S.preset(name), data, engine="direct", **kw)
         hg = T.train(mlp, 256, S.preset(name), data, engine="gram", **kw)
-        for field in ["train_loss", "test_loss", "test_logits", "hat_step"]:
+        for field in ["train_loss", "test_loss", "test_logits", "hat_distance"]:
             a, b = np.asarray(getattr(hd, field)), np.asarray(getattr(hg, field))
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(a).max(), err_msg=field)
         # Leaky-ReLU kernels jump when a pre-activation changes sign under rounding: 1e-2 relative.
@@ -200,8 +200,8 @@ def test_divergence_threshold_is_relative_to_large_initial_logits():
 def test_deep_nets_train_and_record_every_layer(optimizer):
     mlp, data = M.MLP(depth=3, n_in=5), toy_data()
     hist = T.train(mlp, 32, S.preset("mf", optimizer=optimizer), data, key=KEY, n_steps=4)
-    assert hist.kernel.shape == (5, 4, 4) and hist.hat_step.shape == (5, 4) and hist.preact_rms.shape == (5, 3)
-    assert np.all(np.asarray(hist.hat_step[0]) == 0) and np.all(np.asarray(hist.hat_step[1:]) > 0)
+    assert hist.kernel.shape == (5, 4, 4) and hist.hat_distance.shape == (5, 4) and hist.preact_rms.shape == (5, 3)
+    assert np.all(np.asarray(hist.hat_distance[0]) == 0) and np.all(np.asarray(hist.hat_distance[1:]) > 0)
     assert int(hist.nonfinite_step) == -1
 
 
@@ -486,3 +486,62 @@ def test_property_bad_scalar_arguments_always_raise_good_ones_always_train(data)
         hist = T.train(M.MLP(n_in=3), args["width"], S.preset("mf"), _TOY, **call)
         assert hist.train_loss.shape == (args["n_steps"] + 1,)
         assert hist.kernel.shape == (args["n_steps"] + 1, 2, min(args["n_kernel"], 16))
+
+
+# --- the public step-level API: TrainConfig, engine, record ---------------------------------------------------
+
+
+def test_train_config_checks_and_overrides():
+    cfg = T.TrainConfig(n_steps=3, loss="mse")
+    assert cfg.replace(n_steps=4).n_steps == 4 and cfg.replace(n_steps=4).loss == "mse"
+    with pytest.raises(ValueError, match="loss"):
+        T.TrainConfig(loss="hinge")
+    with pytest.raises(ValueError, match="n_steps"):
+        T.TrainConfig(n_steps=-1)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        T._config(None, {"n_step": 3})
+
+
+def test_engine_steps_reproduce_train_and_record_sees_each_step():
+    mlp = M.MLP(n_in=5)
+    key = jax.random.PRNGKey(3)
+    cfg = T.TrainConfig(n_steps=3, engine="direct")
+    hist = T.train(mlp, 16, S.preset("mf"), _GOOD, cfg, key=key)
+    eng = T.engine(mlp, 16, T.make_run(S.preset("mf"), key=key), _GOOD, cfg)
+    state, losses = eng.init(), []
+    for _ in range(4):
+        step = eng.observe(state)
+        losses.append(float(step.metrics["train_loss"]))
+        state = eng.update(state, step)
+    np.testing.assert_allclose(losses, np.asarray(hist.train_loss), rtol=1e-6)
+
+    def record(info):  # the update applied at step k and the loss it saw
+        return dict(
+            k=info.step, move=jnp.abs(info.next_params["a"] - info.params["a"]).max(), loss=info.metrics["train_loss"]
+        )
+
+    hist2, rec = T.train(mlp, 16, S.preset("mf"), _GOOD, cfg, key=key, record=record)
+    np.testing.assert_array_equal(np.asarray(rec["k"]), np.arange(4))
+    np.testing.assert_array_equal(np.asarray(rec["loss"]), np.asarray(hist2.train_loss))
+    assert np.all(np.asarray(rec["move"]) > 0)
+
+
+def test_gram_engine_params_are_the_direct_engines():
+    mlp = M.MLP(n_in=5)
+    run = T.make_run(S.preset("ntk"), key=jax.random.PRNGKey(1))
+    direct = T.engine(mlp, 8, run, _GOOD, T.TrainConfig(engine="direct"))
+    gram = T.engine(mlp, 8, run, _GOOD, T.TrainConfig(engine="gram"))
+    s_d, s_g = direct.init(), gram.init()
+    for _ in range(2):
+        s_d, s_g = direct.update(s_d, direct.observe(s_d)), gram.update(s_g, gram.observe(s_g))
+    p_d, p_g = direct.params(s_d), gram.params(s_g)
+    np.testing.assert_allclose(np.asarray(p_g["w"]), np.asarray(p_d["w"]), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(p_g["a"]), np.asarray(p_d["a"]), atol=1e-6)
+
+
+def test_record_rejects_the_gram_engine_and_non_callables():
+    mlp = M.MLP(n_in=5)
+    with pytest.raises(ValueError, match="record"):
+        T.train(mlp, 8, S.preset("mf"), _GOOD, key=jax.random.PRNGKey(0), n_steps=1, engine="gram", record=lambda i: 0)
+    with pytest.raises(TypeError, match="record"):
+        T.train(mlp, 8, S.preset("mf"), _GOOD, key=jax.random.PRNGKey(0), n_steps=1, record=3)

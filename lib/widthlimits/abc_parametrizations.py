@@ -69,7 +69,7 @@ def from_abc(p: ABC) -> Scaling:
     (a_1, a_2), (b_1, b_2), c = _check_abc(p)
     if abs(a_1 + b_1) > 1e-12:
         raise ValueError(f"p must have a_1 + b_1 = 0 (input init independent of width), got {a_1 + b_1!r}")
-    return from_raw(-(a_2 + b_2), -(c + 2 * a_2), -(c + 2 * a_1))
+    return from_raw(q_sigma=-(a_2 + b_2), q_a=-(c + 2 * a_2), q_w=-(c + 2 * a_1))
 
 
 def tp4_r(p: ABC) -> float:

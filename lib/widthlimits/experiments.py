@@ -115,7 +115,7 @@ def _gram_chunking(mlp, width: int, data, n_runs: int, per_seed: int) -> tuple[i
     return min(n_runs, groups * per_key), per_key
 
 
-def _run_width(mlp, width, runs: list[tuple], data, n_steps, n_kernel, ref_width, loss, engine, precision, bar):
+def _run_width(mlp, width, runs: list[tuple], data, config: training.TrainConfig, engine: str, bar):
     """Train ``runs`` (tuples of family, lr, seed) at one width, in equal-size vmapped chunks.
 
     With the Gram engine the runs are regrouped seed by seed, so that the families of one seed share one
@@ -140,19 +140,7 @@ def _run_width(mlp, width, runs: list[tuple], data, n_steps, n_kernel, ref_width
             jnp.array([float(fam.init_corrected) for fam, _, _ in part], jnp.float32),
             jnp.stack([jax.random.PRNGKey(seed) for _, _, seed in part]),
         )
-        hist = training.train_runs(
-            mlp,
-            width,
-            batch,
-            data,
-            n_steps=n_steps,
-            n_kernel=n_kernel,
-            ref_width=ref_width,
-            loss=loss,
-            engine=engine,
-            precision=precision,
-            runs_per_key=per_key,
-        )
+        hist = training.train_runs(mlp, width, batch, data, config.replace(engine=engine), runs_per_key=per_key)
         out.append(jax.tree.map(np.asarray, hist))
         bar.update(width * min(len(part), len(ordered) - start))
     done = jax.tree.map(lambda *xs: np.concatenate(xs)[: len(runs)], *out)
@@ -165,17 +153,13 @@ def sweep(
     widths: Sequence[int],
     families: Mapping[str, Family | scalings.Scaling],
     data: data_mod.Dataset,
+    config: training.TrainConfig | None = None,
     *,
     seeds: Sequence[int],
-    n_steps: int,
     ref_lrs: Sequence[float] | None = None,
-    n_kernel: int = 10,
-    ref_width: int = scalings.REF_WIDTH,
-    loss: str = "logistic",
     cache: bool = True,
     progress: bool = True,
-    engine: str = "auto",
-    precision: str = "highest",
+    **settings,
 ) -> Sweep:
     """Train every ``(width, family, ref_lr, seed)`` combination; see :class:`Sweep` for the layout.
 
@@ -185,15 +169,12 @@ def sweep(
       families: name -> :class:`Family` (or a bare :class:`~widthlimits.scalings.Scaling`). Families may mix
         optimisers; each optimiser is one batch.
       data: the dataset (full batch).
+      config: the static training settings (:class:`~widthlimits.training.TrainConfig`: steps, loss,
+        engine, precision, ...); ``**settings`` (``n_steps=200``, ``loss="mse"``, ...) override its fields.
       seeds: integer seeds; seed ``s`` gives the same underlying initial draw in every family.
-      n_steps: optimisation steps.
       ref_lrs: reference learning rates; ``None`` uses each family's optimiser default (one lr axis entry).
-      loss: ``"logistic"`` (the papers') or ``"mse"``.
       cache: read and write the on-disk cache (``$WIDTHLIMITS_CACHE/runs``).
       progress: show a progress bar on stderr (work done, weighted by width, and the time left).
-      engine: ``"auto"``, ``"gram"`` or ``"direct"`` (see :func:`~widthlimits.training.train_runs`).
-      precision: matmul precision, one of :data:`~widthlimits.training.PRECISIONS`; the default
-        ``"highest"`` is full float32 on every backend (a GPU would otherwise use TF32).
 
     Exponents, learning rates and seeds are traced: each width compiles once (per optimiser), and all its
     runs go through one vmapped program in as few memory-bounded chunks as possible.
@@ -206,7 +187,15 @@ def sweep(
     fams = {name: _as_family(name, f) for name, f in families.items()}
     data = data_mod.check_dataset(data, mlp.n_in, name="data")
     seeds = _check_seeds(seeds)
-    n_steps = _validate.integer("n_steps", n_steps, low=0)
+    cfg = training._config(config, settings)
+    n_steps, n_kernel, ref_width, loss, engine, precision = (
+        cfg.n_steps,
+        cfg.n_kernel,
+        cfg.ref_width,
+        cfg.loss,
+        cfg.engine,
+        cfg.precision,
+    )
     if ref_lrs is None:
         lrs: tuple[float | None, ...] = (None,)
     else:
@@ -214,13 +203,8 @@ def sweep(
         if len(set(lrs)) != len(lrs):
             dup = sorted({v for v in lrs if lrs.count(v) > 1})
             raise ValueError(f"ref_lrs must be distinct (repeats would count one configuration twice), got {dup}")
-    n_kernel = _validate.integer("n_kernel", n_kernel, low=1)
-    ref_width = _validate.width("ref_width", ref_width)
-    _validate.choice("loss", loss, tuple(training.LOSSES))
     cache = _validate.boolean("cache", cache)
     progress = _validate.boolean("progress", progress)
-    _validate.choice("engine", engine, training.ENGINES)
-    _validate.choice("precision", precision, training.PRECISIONS)
     runs = [(fam, lr, seed) for fam in fams.values() for lr in lrs for seed in seeds]
     resolved = [(fam, scalings.REF_LR[fam.scaling.optimizer] if lr is None else lr, seed) for fam, lr, seed in runs]
     fp_data, fp_code, env = data_mod.fingerprint(data), cache_mod._code_fingerprint(), cache_mod._environment()
@@ -268,19 +252,7 @@ def sweep(
                 by_opt.setdefault(fam.scaling.optimizer, []).append(i)
             parts = {}
             for opt, idx in by_opt.items():
-                part = _run_width(
-                    mlp,
-                    width,
-                    [resolved[i] for i in idx],
-                    data,
-                    n_steps,
-                    n_kernel,
-                    ref_width,
-                    loss,
-                    engines[opt],
-                    precision,
-                    bar,
-                )
+                part = _run_width(mlp, width, [resolved[i] for i in idx], data, cfg, engines[opt], bar)
                 parts.update({i: jax.tree.map(lambda a, k=k: a[k], part) for k, i in enumerate(idx)})
             hist = jax.tree.map(lambda *xs: np.stack(xs), *(parts[i] for i in range(len(resolved))))
             if cache:
@@ -306,16 +278,47 @@ def sweep(
     return result
 
 
-class InitStats(NamedTuple):
-    """Statistics of fresh initialisations (no training): leading axes ``(width, family, seed)``.
+class InitArrays(NamedTuple):
+    """Logits ``(..., n)`` and per-layer kernels ``(..., L+1, n)`` of :meth:`InitStats.sel`."""
+
+    logits: np.ndarray
+    kernel: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class InitStats:
+    """Statistics of fresh initialisations (no training), labelled by ``(width, family, seed)``.
 
     Attributes:
       logits: ``(W, K, S, n)`` logits on the probe inputs.
       kernel: ``(W, K, S, L+1, n)`` learning-rate-weighted tangent-kernel diagonal of each layer.
+      widths, families, seeds: the labels of the three leading axes.
     """
 
     logits: np.ndarray
     kernel: np.ndarray
+    widths: tuple[int, ...] = ()
+    families: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+
+    def sel(self, *, width=None, family=None, seed=None) -> InitArrays:
+        """The arrays at the named labels: a single value indexes its axis away, a list keeps it with those
+        entries, ``None`` keeps it whole; the remaining axes keep the order ``(width, family, seed)``."""
+        picked = [self.logits, self.kernel]
+        axis = 0
+        for name, value, options in (
+            ("width", width, self.widths),
+            ("family", family, self.families),
+            ("seed", seed, self.seeds),
+        ):
+            if value is None:
+                axis += 1
+                continue
+            many = isinstance(value, list | tuple)
+            idx = [Sweep._index_of(name, v, options) for v in value] if many else Sweep._index_of(name, value, options)
+            picked = [np.take(a, idx, axis=axis) for a in picked]
+            axis += many
+        return InitArrays(*picked)
 
 
 @functools.partial(jax.jit, static_argnames=("mlp", "width", "ref_width", "seed_batch"))
@@ -376,4 +379,5 @@ def at_init(
         out.append(
             jax.tree.map(np.asarray, _at_init(mlp, int(width), stacked, keys, jnp.asarray(xs), ref_width, batch))
         )
-    return InitStats(*(np.stack(parts) for parts in zip(*out)))
+    logits, kernel = (np.stack(parts) for parts in zip(*out))
+    return InitStats(logits, kernel, widths, tuple(families), seeds)

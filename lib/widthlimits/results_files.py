@@ -59,6 +59,85 @@ class Sweep:
         )
         return jax.tree.map(lambda a: a[index], self.history)
 
+    #: The leading axes of every history leaf, in order; ``step`` is the first per-run axis of every field but
+    #: ``nonfinite_step``.
+    AXES = ("width", "family", "lr", "seed")
+
+    def sel(self, **labels) -> training.History:
+        """The history at the named labels: ``sel(width=128, family="mf", seed=0, step=-1)``.
+
+        Each keyword names an axis (``width``, ``family``, ``lr``, ``seed``, ``step``); a single value indexes
+        the axis away, a list or tuple of values keeps it with those entries (in that order); an axis not named
+        is kept whole. ``lr="default"`` selects the family's default rate of a sweep run with ``ref_lrs=None``;
+        an ``lr`` axis of one entry is dropped when ``lr`` is not named, so such sweeps never carry it. ``step``
+        takes step numbers ``0..n_steps`` (negative ones count from the end) and applies to every field with a
+        step axis. The remaining axes keep the order ``(width, family, lr, seed)`` followed by the per-run axes.
+        """
+        unknown = sorted(set(labels) - {*self.AXES, "step"})
+        if unknown:
+            raise TypeError(f"sel takes the axes {(*self.AXES, 'step')} as keywords, got {unknown}")
+        if "lr" not in labels and len(self.ref_lrs) == 1:
+            labels["lr"] = "default" if self.ref_lrs[0] is None else self.ref_lrs[0]
+        finders = dict(
+            width=lambda v: self._index_of("width", v, self.widths),
+            family=lambda v: self._index_of("family", v, self.families),
+            lr=self._lr_label,
+            seed=lambda v: self._index_of("seed", v, self.seeds),
+        )
+        index = []
+        for axis in self.AXES:
+            if axis not in labels:
+                index.append(slice(None))
+                continue
+            value = labels[axis]
+            many = isinstance(value, list | tuple)
+            index.append([finders[axis](v) for v in value] if many else finders[axis](value))
+        # Lists of indices on several axes would be paired up by NumPy; np.ix_-style selection keeps them apart.
+        basic, mesh = self._lead_index(index)
+        step = labels.get("step")
+        if step is not None:
+            many = isinstance(step, list | tuple)
+            steps = [self._step_index(v) for v in step] if many else self._step_index(step)
+
+        def pick(leaf, field):
+            if leaf is None:
+                return None
+            out = leaf[basic] if mesh is None else leaf[basic][mesh]
+            if step is not None and field != "nonfinite_step":
+                kept = out.ndim - (leaf.ndim - 4)  # axes left of the per-run ones
+                out = np.take(out, steps, axis=kept)
+            return out
+
+        return training.History(*(pick(getattr(self.history, f), f) for f in training.History._fields))
+
+    def _lead_index(self, index: list) -> tuple[tuple, tuple | None]:
+        """``(basic, mesh)``: ``leaf[basic][mesh]`` indexes the four leading axes, lists acting independently
+        (outer indexing, as in xarray; NumPy would pair two lists up). ``mesh`` is ``None`` where one suffices."""
+        if sum(isinstance(i, list) for i in index) <= 1:
+            return tuple(index), None
+        # Two steps: scalars and slices first, then the lists as an open mesh on the axes that remain.
+        basic = tuple(slice(None) if isinstance(i, list) else i for i in index)
+        kept = [i for i in index if not isinstance(i, int)]
+        mesh = np.ix_(
+            *[np.asarray(i) if isinstance(i, list) else np.arange(n) for i, n in zip(kept, self._kept_sizes(index))]
+        )
+        return (basic, mesh)
+
+    def _kept_sizes(self, index: list) -> list[int]:
+        sizes = (len(self.widths), len(self.families), len(self.ref_lrs), len(self.seeds))
+        return [n for i, n in zip(index, sizes) if not isinstance(i, int)]
+
+    def _step_index(self, step) -> int:
+        step = _validate.integer("step", step, low=-(self.n_steps + 1), high=self.n_steps)
+        return step % (self.n_steps + 1)
+
+    def _lr_label(self, lr) -> int:
+        if isinstance(lr, str):
+            if lr != "default" or None not in self.ref_lrs:
+                raise ValueError(f"lr must be one of this sweep's ref_lrs {self.ref_lrs}, got {lr!r}")
+            return self.ref_lrs.index(None)
+        return self._lr_index(lr)
+
     @staticmethod
     def _index_of(name: str, value, options: tuple) -> int:
         if name == "family":
@@ -138,6 +217,8 @@ def sweep_from_json(obj: Mapping) -> tuple[Sweep, dict]:
     if missing:
         raise ValueError(f"obj must hold the objects 'axes', 'history' and 'meta'; missing or malformed: {missing}")
     ax, h = obj["axes"], obj["history"]
+    if "hat_step" in h and "hat_distance" not in h:  # the field's name before it was renamed (same values)
+        h = {("hat_distance" if k == "hat_step" else k): v for k, v in h.items()}
     absent = [k for k in ("widths", "families", "ref_lrs", "seeds", "n_steps") if k not in ax]
     if absent:
         raise ValueError(f"obj['axes'] lacks {absent}")
@@ -163,7 +244,7 @@ def sweep_from_json(obj: Mapping) -> tuple[Sweep, dict]:
             f"present {sorted(h)}"
         )
     lead = (len(widths), len(fams), len(lrs), len(seeds))
-    per_run_ndim = dict(test_logits=2, kernel=3, preact_rms=2, hat_step=2, nonfinite_step=0)
+    per_run_ndim = dict(test_logits=2, kernel=3, preact_rms=2, hat_distance=2, nonfinite_step=0)
     arrays = {}
     for f in h:
         try:

@@ -105,8 +105,12 @@ class Scaling:
         _check_optimizer(self.optimizer)
 
 
-def from_raw(q_sigma: float, q_a: float, q_w: float, q_v: float | None = None, *, optimizer: str = "gd") -> Scaling:
-    """A scaling from raw exponents ``(q_sigma, q_a, q_w)``; ``q_v`` defaults to the GD/`dev` rule ``q_w + q_sigma``."""
+def from_raw(
+    *, q_sigma: float, q_w: float, q_a: float, q_v: float | None = None, optimizer: str = "gd"
+) -> Scaling:
+    """A scaling from raw exponents, by name (the order of :class:`Scaling` is ``q_sigma, q_w, q_v, q_a``, the
+    reference code's ``(q_sigma, q_a, q_w)``: keywords keep the two from being mixed up); ``q_v`` defaults to
+    the GD/`dev` rule ``q_w + q_sigma``."""
     # Checked before the sum below, so that a bad q_w or q_sigma is reported by name, not as a failed addition.
     for name, value in (("q_sigma", q_sigma), ("q_a", q_a), ("q_w", q_w)):
         _validate.real(name, value)

@@ -126,7 +126,7 @@ def _expected_layout(mlp: models.MLP, n_runs: int, n_steps: int, n_kernel: int, 
         test_logits=(t1, n_test),
         kernel=(t1, depth + 1, n_k),
         preact_rms=(t1, depth),
-        hat_step=(t1, depth + 1),
+        hat_distance=(t1, depth + 1),
         nonfinite_step=(),
     )
     return {

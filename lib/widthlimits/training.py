@@ -1,9 +1,15 @@
 r"""Full-batch training of a scaled family member, with everything the book measures recorded every step.
 
 One run is described by a :class:`Run` (a pytree of traced values: the scaling's exponents, the reference
-learning rate, the initialisation-correction switch and the PRNG key). Only the architecture, the width and
-the number of steps are static, so :func:`train_runs` compiles once per width and is ``vmap``-ped over any
-batch of runs (scalings x learning rates x seeds).
+learning rate, the initialisation-correction switch and the PRNG key). The static settings (steps, loss,
+engine, ...) are one frozen :class:`TrainConfig`; with the architecture and the width they are all that is
+static, so :func:`train_runs` compiles once per width and is ``vmap``-ped over any batch of runs (scalings x
+learning rates x seeds).
+
+The step-level API is public, in the spirit of optax's ``init``/``update`` pairs: :func:`engine` returns an
+:class:`Engine` of pure functions (``init``, ``observe``, ``update``, ``params``) for one run, and the run
+functions take a ``record=`` hook that sees a :class:`StepInfo` at every step, so a chapter measures what it
+needs without writing a training loop of its own.
 
 Loss: the logistic loss :math:`\ell(y, f) = \log(1 + e^{-\tilde y f})`, :math:`\tilde y = 2y - 1`, averaged over
 the training set (PyTorch's ``BCEWithLogitsLoss``), or the square loss :math:`\tfrac12 (f - \tilde y)^2`
@@ -17,8 +23,10 @@ learning rate (``optax``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -59,7 +67,8 @@ class History(NamedTuple):
       kernel: ``(T+1, L+1, n_kernel)`` learning-rate-weighted tangent-kernel diagonal
         :math:`\eta_l \|\partial f(x)/\partial\theta_l\|^2` of each layer on the first ``n_kernel`` test points.
       preact_rms: ``(T+1, L)`` root-mean-square pre-activation of each hidden layer on those points.
-      hat_step: ``(T+1, L+1)`` distance of each layer from its initial value in hat units: mean row norm
+      hat_distance: ``(T+1, L+1)`` distance of each layer from its initial value in hat units (cumulative, not
+        the size of one step): mean row norm
         :math:`\|w_r - w_r(0)\|` for the input layer, mean :math:`|\Delta v_{rs}|/\sigma` and
         :math:`|\Delta a_r|/\sigma` for hidden and output layers.
       nonfinite_step: ``()`` int32, the first step at which the run diverged (-1 if none): its training loss or a
@@ -74,7 +83,7 @@ class History(NamedTuple):
     test_logits: jax.Array
     kernel: jax.Array
     preact_rms: jax.Array
-    hat_step: jax.Array
+    hat_distance: jax.Array
     nonfinite_step: jax.Array
 
 
@@ -192,7 +201,7 @@ def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Datase
         obs["kernel"] = lr_per_layer[:, None] * models.layer_kernel_diag(mlp, p, xt[:n_kernel])
         pre = jax.vmap(models.preactivations, in_axes=(None, None, 0))(mlp, p, xt[:n_kernel])
         obs["preact_rms"] = jnp.stack([jnp.sqrt(jnp.mean(h**2)) for h in pre])
-        obs["hat_step"] = jnp.stack([dw, *rest])
+        obs["hat_distance"] = jnp.stack([dw, *rest])
         return obs, grads
 
     def update(state, grads):
@@ -200,10 +209,10 @@ def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Datase
         updates, opt_state = opt.update(grads, opt_state, p)
         return optax.apply_updates(p, updates), opt_state
 
-    return (p0, opt.init(p0)), evaluate, update
+    return (p0, opt.init(p0)), evaluate, update, lambda state: state[0]
 
 
-def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset, init):
+def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset, init, w_ref=None):
     r"""One hidden layer and GD: :math:`W_k = W_0 + C_k X` exactly, so only :math:`C_k^\top` (``(n, d)``) is stored.
 
     Train and test pre-activations come from one product with the stacked Gram matrices,
@@ -215,7 +224,8 @@ def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset,
     and a GD step is :math:`C^\top \leftarrow C^\top - \eta_W M` with :math:`M = \phi'(Z)\odot(e\,a^\top)`: per step
     :math:`2 (n + n_{\text{test}})\, n\, d` flops instead of :math:`2 (2n + n_{\text{test}})\, n_0\, d`. Every
     product is row-major by row-major (no transposed operand), the layout XLA's CPU matmul handles fastest.
-    ``init = (z0_all, a_ref)`` comes from :func:`_draw`.
+    ``init = (z0_all, a_ref)`` comes from :func:`_draw`; the parameters :math:`(W_0 + C_k X, a_k)` of a state are
+    materialised only where ``w_ref`` (the input layer of the draw) is given, as by the public :func:`engine`.
     """
     hp, lr_per_layer = _hyper(run, mlp, width, ref_width)
     # One dtype for the whole engine: the data's and the scaling constants' (float32, or float64 in a float64
@@ -247,14 +257,22 @@ def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset,
         obs = _metrics(LOSSES[loss], f, y, f_all[n:], yt)
         obs["preact_rms"] = jnp.sqrt(jnp.mean(zk**2))[None]
         obs["kernel"] = lr_per_layer[:, None] * jnp.stack([jnp.sum(delta_k**2, 1) * xk_sq, jnp.sum(phi_k**2, 1)])
-        obs["hat_step"] = jnp.stack([jnp.mean(jnp.sqrt(jnp.maximum(row_sq, 0))), jnp.mean(jnp.abs(a - a0)) / hp.sigma])
+        obs["hat_distance"] = jnp.stack(
+            [jnp.mean(jnp.sqrt(jnp.maximum(row_sq, 0))), jnp.mean(jnp.abs(a - a0)) / hp.sigma]
+        )
         return obs, (m, e @ phi_z)
 
     def update(state, grads):
         (ct, a), (g_c, g_a) = state, grads
         return ct - hp.lr_w * g_c, a - hp.lr_a * g_a
 
-    return (jnp.zeros((x.shape[0], width), x.dtype), a0), evaluate, update
+    def params(state):
+        if w_ref is None:
+            raise ValueError("the Gram engine's parameters need the draw's input layer: use training.engine")
+        ct, a = state
+        return {"w": jnp.asarray(w_ref, dtype) + ct.T @ x, "v": (), "a": a}
+
+    return (jnp.zeros((x.shape[0], width), x.dtype), a0), evaluate, update, params
 
 
 ENGINES = ("auto", "direct", "gram")
@@ -276,9 +294,43 @@ def _draw(mlp: models.MLP, width: int, engine: str, key: jax.Array, data: Datase
     return jnp.concatenate([data.x_train, data.x_test]) @ p_ref["w"].T, p_ref["a"]
 
 
-def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run, data: Dataset, init) -> History:
-    make = _gram_engine if engine == "gram" else _direct_engine
-    state0, evaluate, update = make(mlp, width, n_kernel, ref_width, loss, run, data, init)
+class StepInfo(NamedTuple):
+    """What a ``record`` hook sees at step ``k`` (``k = 0..T``; the record of step ``T`` sees no real update).
+
+    Attributes:
+      step: ``()`` int32, ``k``.
+      params: the parameters before update ``k``; ``params0`` those at initialisation.
+      next_params: the parameters after update ``k`` (``next_params - params`` is the update optax applied).
+      grads: the gradient of the training loss at ``params`` (a pytree like ``params``).
+      metrics: this step's :class:`History` fields (``train_loss``, ``test_logits``, ...), before the update.
+      hp: the run's :class:`~widthlimits.scalings.HyperParams` at this width.
+      data: the :class:`~widthlimits.data.Dataset` being trained on (a hook reads it here rather than from a
+        global, so that a compiled program never holds stale data).
+    """
+
+    step: jax.Array
+    params: models.Params
+    params0: models.Params
+    next_params: models.Params
+    grads: models.Params
+    metrics: dict
+    hp: scalings.HyperParams
+    data: Dataset
+
+
+#: A ``record`` hook: a pure function of a :class:`StepInfo` returning a pytree of arrays, stacked over steps.
+Record = Callable[[StepInfo], Any]
+
+
+def _make_engine(mlp, width, n_kernel, ref_width, engine, loss, run: Run, data: Dataset, init, w_ref=None):
+    if engine == "gram":
+        return _gram_engine(mlp, width, n_kernel, ref_width, loss, run, data, init, w_ref)
+    return _direct_engine(mlp, width, n_kernel, ref_width, loss, run, data, init)
+
+
+def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, record, run: Run, data: Dataset, init):
+    state0, evaluate, update, params = _make_engine(mlp, width, n_kernel, ref_width, engine, loss, run, data, init)
+    hp = scalings.hyperparams(run.scaling, width, ref_width=ref_width, ref_lr=run.ref_lr) if record else None
 
     def step(carry, k):
         state, bad, threshold = carry
@@ -286,12 +338,17 @@ def _train_one(mlp, width, n_steps, n_kernel, ref_width, engine, loss, run: Run,
         peak, loss_finite = obs.pop("_peak"), obs.pop("_loss_finite")
         threshold = jnp.where(k == 0, divergence_threshold(peak), threshold)  # fixed by the initial logits
         now_bad = ~loss_finite | diverged(peak, threshold)
-        return (update(state, grads), jnp.where((bad < 0) & now_bad, k, bad), threshold), obs
+        new_state = update(state, grads)
+        rec = None
+        if record is not None:
+            info = StepInfo(k, params(state), params(state0), params(new_state), grads, dict(obs), hp, data)
+            rec = record(info)
+        return (new_state, jnp.where((bad < 0) & now_bad, k, bad), threshold), (obs, rec)
 
     # T + 1 evaluations in one loop (the last update is discarded): evaluate is traced once, compiles faster.
     carry0 = (state0, jnp.int32(-1), numerics.as_float(DIVERGENCE_BOUND))
-    (_, bad, _), trace = jax.lax.scan(step, carry0, jnp.arange(n_steps + 1, dtype=jnp.int32))
-    return History(**trace, nonfinite_step=bad)
+    (_, bad, _), (trace, rec) = jax.lax.scan(step, carry0, jnp.arange(n_steps + 1, dtype=jnp.int32))
+    return History(**trace, nonfinite_step=bad), rec
 
 
 def resolve_engine(mlp: models.MLP, optimizer_name: str, n_train: int, engine: str = "auto") -> str:
@@ -312,24 +369,90 @@ def resolve_engine(mlp: models.MLP, optimizer_name: str, n_train: int, engine: s
 #: TF32 (10-bit mantissa) and a TPU bfloat16 passes. On CPU all three are full float32.
 PRECISIONS = ("highest", "high", "default")
 
+EngineName = Literal["auto", "direct", "gram"]
+LossName = Literal["logistic", "mse"]
+Precision = Literal["highest", "high", "default"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The static settings of a training run: one object instead of the same keywords passed along by hand.
+
+    Everything here is static under ``jit`` (changing it recompiles); what varies between runs (exponents,
+    learning rates, seeds) is a traced :class:`Run`. Checked on construction.
+
+    Attributes:
+      n_steps: optimisation steps, an integer ``>= 0`` (``T + 1`` records: step 0 is the initialisation).
+      n_kernel: test points whose kernel and pre-activations are recorded, an integer ``>= 1`` (clipped to the
+        test-set size).
+      ref_width: the reference width :math:`d^*` of the scalings.
+      engine: ``"auto"`` (the exact Gram engine for one hidden layer under GD with fewer training points
+        than inputs, else the direct one), ``"gram"`` or ``"direct"``.
+      loss: ``"logistic"`` (the papers') or ``"mse"`` (square loss onto targets ±1).
+      precision: matmul precision, one of :data:`PRECISIONS`.
+    """
+
+    n_steps: int = 50
+    n_kernel: int = 10
+    ref_width: int = scalings.REF_WIDTH
+    engine: EngineName = "auto"
+    loss: LossName = "logistic"
+    precision: Precision = "highest"
+
+    def __post_init__(self):
+        object.__setattr__(self, "n_steps", _validate.integer("n_steps", self.n_steps, low=0))
+        object.__setattr__(self, "n_kernel", _validate.integer("n_kernel", self.n_kernel, low=1))
+        object.__setattr__(self, "ref_width", _validate.width("ref_width", self.ref_width))
+        _validate.choice("engine", self.engine, ENGINES)
+        _validate.choice("loss", self.loss, tuple(LOSSES))
+        _validate.choice("precision", self.precision, PRECISIONS)
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with some fields changed (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _config(config: TrainConfig | None, overrides: dict) -> TrainConfig:
+    """``config`` with keyword overrides (``n_steps=5``, ...), or a default one built from them."""
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a training.TrainConfig, got {type(config).__name__}")
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {unknown}; TrainConfig's fields are "
+            f"{[f.name for f in dataclasses.fields(TrainConfig)]}"
+        )
+    return (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
+
 
 @functools.partial(
     jax.jit,
-    static_argnames=("mlp", "width", "n_steps", "n_kernel", "ref_width", "engine", "loss", "precision", "per_key"),
+    static_argnames=(
+        "mlp",
+        "width",
+        "n_steps",
+        "n_kernel",
+        "ref_width",
+        "engine",
+        "loss",
+        "precision",
+        "per_key",
+        "record",
+    ),
 )
-def _train_runs(mlp, width, runs, data, *, n_steps, n_kernel, ref_width, engine, loss, precision, per_key) -> History:
+def _train_runs(mlp, width, runs, data, *, n_steps, n_kernel, ref_width, engine, loss, precision, per_key, record):
     """:func:`train_runs` on checked arguments (``engine`` resolved, ``n_kernel`` clipped to the test set)."""
     n_runs = runs.ref_lr.shape[0]
-    one = functools.partial(_train_one, mlp, width, n_steps, n_kernel, ref_width, engine, loss)
+    one = functools.partial(_train_one, mlp, width, n_steps, n_kernel, ref_width, engine, loss, record)
 
-    def group(runs_g: Run) -> History:
+    def group(runs_g: Run):
         init = _draw(mlp, width, engine, runs_g.key[0], data)
         return jax.vmap(one, in_axes=(0, None, None))(runs_g, data, init)
 
     with jax.default_matmul_precision(precision):
         grouped = jax.tree.map(lambda l: l.reshape(n_runs // per_key, per_key, *l.shape[1:]), runs)
-        hist = jax.vmap(group)(grouped)
-    return jax.tree.map(lambda l: l.reshape(n_runs, *l.shape[2:]), hist)
+        out = jax.vmap(group)(grouped)
+    return jax.tree.map(lambda l: l.reshape(n_runs, *l.shape[2:]), out)
 
 
 def _check_runs(runs: object) -> int:
@@ -357,34 +480,42 @@ def _check_runs(runs: object) -> int:
     return n_runs
 
 
+def _check_record(record: object, engine: str) -> str:
+    """``record`` is ``None`` or a callable; a hook needs the parameters, so it runs on the direct engine."""
+    if record is None:
+        return engine
+    if not callable(record):
+        raise TypeError(f"record must be a function of a training.StepInfo (or None), got {type(record).__name__}")
+    if engine == "gram":
+        raise ValueError("record needs engine='direct' or 'auto': the Gram engine never forms the parameters")
+    return "direct"
+
+
 def train_runs(
     mlp: models.MLP,
     width: int,
     runs: Run,
     data: Dataset,
+    config: TrainConfig | None = None,
     *,
-    n_steps: int,
-    n_kernel: int = 10,
-    ref_width: int = scalings.REF_WIDTH,
-    engine: str = "auto",
-    loss: str = "logistic",
-    precision: str = "highest",
+    record: Record | None = None,
     runs_per_key: int = 1,
-) -> History:
+    **settings,
+):
     """Train a batch of runs (leading axis ``B`` on every leaf of ``runs``); returns a ``History`` with axis ``B``.
 
-    Compiles once per ``(mlp, width, n_steps, n_kernel, ref_width, B, optimizer, data shapes)``; exponents,
-    learning rates, correction switches and seeds are traced. ``engine="auto"`` uses the exact Gram-matrix
-    engine for one hidden layer under GD (several times fewer flops) and the direct engine otherwise.
-    Every argument is checked here, before tracing (the compiled function behind it is private).
+    Compiles once per ``(mlp, width, config, B, optimizer, data shapes, record)``; exponents, learning rates,
+    correction switches and seeds are traced. Every argument is checked here, before tracing (the compiled
+    function behind it is private).
 
     Args:
       width: hidden width, an integer in ``[1, _validate.MAX_WIDTH]``.
       data: a :class:`~widthlimits.data.Dataset` with ``mlp.n_in`` inputs and labels in ``{0, 1}``.
-      n_steps: GD/RMSProp steps, an integer ``>= 0``.
-      n_kernel: test points whose kernel and pre-activations are recorded, an integer ``>= 1`` (at most the
-        test-set size; larger values are clipped to it).
-      precision: matmul precision, one of ``PRECISIONS`` (default full float32 everywhere).
+      config: the static settings (:class:`TrainConfig`); ``**settings`` (``n_steps=5``, ``loss="mse"``, ...)
+        override its fields.
+      record: a hook ``StepInfo -> pytree`` evaluated at every step ``0..T`` inside the compiled loop; with it
+        the result is ``(history, records)``, each leaf of ``records`` with leading axes ``(B, T+1)``. It runs on
+        the direct engine. Define it once (at module level): a new function object is a new compilation.
       runs_per_key: the runs come in consecutive groups of this size that share one initial draw: the key of
         the first run of each group is used for the whole group, and the draw (and for the Gram engine its
         projection onto the data) is computed once per group. ``B`` must be a multiple of it.
@@ -393,17 +524,25 @@ def train_runs(
     width = _validate.width("width", width)
     n_runs = _check_runs(runs)
     data = data_mod.check_dataset(data, mlp.n_in)
-    n_steps = _validate.integer("n_steps", n_steps, low=0)
-    n_kernel = _validate.integer("n_kernel", n_kernel, low=1)
-    ref_width = _validate.width("ref_width", ref_width)
-    engine = resolve_engine(mlp, runs.scaling.optimizer, data.x_train.shape[0], engine)
-    _validate.choice("loss", loss, tuple(LOSSES))
-    _validate.choice("precision", precision, PRECISIONS)
+    cfg = _config(config, settings)
+    engine = resolve_engine(mlp, runs.scaling.optimizer, data.x_train.shape[0], _check_record(record, cfg.engine))
     per_key = _validate.integer("runs_per_key", runs_per_key, low=1)
     if n_runs % per_key:
         raise ValueError(f"runs_per_key must be a positive divisor of the batch size {n_runs}, got {runs_per_key!r}")
-    static = dict(n_kernel=min(n_kernel, data.x_test.shape[0]), ref_width=ref_width, engine=engine, loss=loss)
-    return _train_runs(mlp, width, runs, data, n_steps=n_steps, precision=precision, per_key=per_key, **static)
+    static = dict(n_kernel=min(cfg.n_kernel, data.x_test.shape[0]), ref_width=cfg.ref_width, engine=engine)
+    hist, rec = _train_runs(
+        mlp,
+        width,
+        runs,
+        data,
+        n_steps=cfg.n_steps,
+        loss=cfg.loss,
+        precision=cfg.precision,
+        per_key=per_key,
+        record=record,
+        **static,
+    )
+    return hist if record is None else (hist, rec)
 
 
 def train(
@@ -411,27 +550,69 @@ def train(
     width: int,
     scaling: scalings.Scaling,
     data: Dataset,
+    config: TrainConfig | None = None,
     *,
     key: jax.Array,
     ref_lr: float | None = None,
     init_corrected: bool = False,
-    n_steps: int = 50,
-    n_kernel: int = 10,
-    ref_width: int = scalings.REF_WIDTH,
-    engine: str = "auto",
-    loss: str = "logistic",
-    precision: str = "highest",
-) -> History:
+    record: Record | None = None,
+    **settings,
+):
     """Train one net (a batch of one :func:`train_runs`); see :class:`History` for what is recorded.
 
-    ``ref_lr`` must be a finite number > 0 (default: the optimiser's reference rate); the other arguments are
-    as in :func:`train_runs`, which checks them.
+    ``ref_lr`` must be a finite number > 0 (default: the optimiser's reference rate); ``config``,
+    ``**settings`` and ``record`` are as in :func:`train_runs` (with ``record``, ``(history, records)`` with
+    the records' leading axis ``T+1``).
     """
     models._check_mlp(mlp)
     width = _validate.width("width", width)
-    n_steps = _validate.integer("n_steps", n_steps, low=0)
+    cfg = _config(config, settings)
     run = make_run(scaling, key=key, ref_lr=ref_lr, init_corrected=init_corrected)
     batch = jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], run)
-    kw = dict(n_kernel=n_kernel, ref_width=ref_width, engine=engine, loss=loss, precision=precision)
-    hist = train_runs(mlp, width, batch, data, n_steps=n_steps, **kw)
-    return jax.tree.map(lambda a: a[0], hist)
+    out = train_runs(mlp, width, batch, data, cfg, record=record)
+    return jax.tree.map(lambda a: a[0], out)
+
+
+class Engine(NamedTuple):
+    """The pure functions of one training run, in the spirit of optax's ``init``/``update`` pairs.
+
+    ``state = init()``; ``step = observe(state)`` gives this step's :class:`History` fields (``step.metrics``)
+    and the gradient (``step.grads``); ``update(state, step)`` is the state after one optimiser step;
+    ``params(state)`` the network's parameters (for the Gram engine, :math:`W_0 + C X` materialised). All four
+    can be ``jit``-ted and ``vmap``-ped; :func:`train_runs` is this loop, compiled and batched.
+    """
+
+    init: Callable[[], Any]
+    observe: Callable[[Any], Step]
+    update: Callable[[Any, Step], Any]
+    params: Callable[[Any], models.Params]
+
+
+class Step(NamedTuple):
+    """What :attr:`Engine.observe` returns: ``metrics`` (a dict of History fields at this step) and ``grads``."""
+
+    metrics: dict
+    grads: Any
+
+
+def engine(mlp: models.MLP, width: int, run: Run, data: Dataset, config: TrainConfig | None = None) -> Engine:
+    """The step-level engine of one run (no batch axis), as :func:`train_runs` uses it; see :class:`Engine`."""
+    models._check_mlp(mlp)
+    width = _validate.width("width", width)
+    batch = jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], run)
+    _check_runs(batch)
+    data = data_mod.check_dataset(data, mlp.n_in)
+    cfg = _config(config, {})
+    name = resolve_engine(mlp, run.scaling.optimizer, data.x_train.shape[0], cfg.engine)
+    n_kernel = min(cfg.n_kernel, data.x_test.shape[0])
+    init = _draw(mlp, width, name, run.key, data)
+    w_ref = models.init_reference(mlp, width, key=run.key)["w"] if name == "gram" else None
+    state0, evaluate, update, params = _make_engine(
+        mlp, width, n_kernel, cfg.ref_width, name, cfg.loss, run, data, init, w_ref
+    )
+
+    def observe(state) -> Step:
+        obs, grads = evaluate(state)
+        return Step({k: v for k, v in obs.items() if not k.startswith("_")}, grads)
+
+    return Engine(lambda: state0, observe, lambda state, step: update(state, step.grads), params)
