@@ -4,7 +4,7 @@ Used to show that a refactoring of the chapters keeps the science: run it before
 profile, and compare::
 
     python scripts/claims_snapshot.py run  /tmp/before [chapter ...]   # default: every chapter
-    python scripts/claims_snapshot.py compare /tmp/before /tmp/after
+    python scripts/claims_snapshot.py compare /tmp/before /tmp/after [chapter ...]
 
 ``run`` executes each notebook (with nbclient, in its own folder, under the current ``WIDTHLIMITS_PROFILE``)
 followed by one extra cell that writes ``claims.checked()`` to ``<out>/<chapter>.json``, plus the execution time.
@@ -61,10 +61,10 @@ def _tol(expected: str) -> float | None:
     return float(m.group(1)) * (0.01 if m.group(2) else 1.0)
 
 
-def compare(before: Path, after: Path) -> int:
+def compare(before: Path, after: Path, names: list[str]) -> int:
     worst = 0
     for b_path in sorted(before.glob("*.json")):
-        if b_path.name.endswith(".status.json"):
+        if b_path.name.endswith(".status.json") or (names and b_path.stem not in names):
             continue
         a_path = after / b_path.name
         if not a_path.exists():
@@ -108,7 +108,7 @@ def compare(before: Path, after: Path) -> int:
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "run":
         run(Path(sys.argv[2]), sys.argv[3:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
-        sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "compare":
+        sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:]))
     else:
         sys.exit(__doc__)

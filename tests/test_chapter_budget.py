@@ -106,7 +106,7 @@ def repeated_blocks() -> list[tuple[str, list[str]]]:
             for k in range(len(lines) - BLOCK + 1):
                 where["\n".join(lines[k : k + BLOCK])].add(f"{path.stem}[{i}]")
     blocks, seen = [], set()
-    for place, lines in per_cell:
+    for _place, lines in per_cell:
         k = 0
         while k <= len(lines) - BLOCK:
             window = "\n".join(lines[k : k + BLOCK])

@@ -29,6 +29,7 @@ ORDER = [
     "limits",
     "measure",
     "claims",
+    "reporting",
     "plots",
     "widgets",
 ]
