@@ -128,7 +128,7 @@ def _check_particles(mlp: models.MLP, particles: object) -> None:
 @functools.partial(jax.jit, static_argnames=("mlp", "n_steps", "loss", "ref_width"))
 def _mf_run(mlp, particles, data, ref_lr, n_steps, loss, ref_width):
     with jax.default_matmul_precision("highest"):
-        sigma_star = 1 / math.sqrt(3 * ref_width)
+        sigma_star = scalings.sigma_star(ref_width)
         c_star = sigma_star * ref_width
         step_a, step_w = ref_lr / sigma_star, ref_lr * sigma_star  # per-particle step sizes, width-free
         x, y, xt, _ = data

@@ -105,9 +105,7 @@ class Scaling:
         _check_optimizer(self.optimizer)
 
 
-def from_raw(
-    *, q_sigma: float, q_w: float, q_a: float, q_v: float | None = None, optimizer: str = "gd"
-) -> Scaling:
+def from_raw(*, q_sigma: float, q_w: float, q_a: float, q_v: float | None = None, optimizer: str = "gd") -> Scaling:
     """A scaling from raw exponents, by name (the order of :class:`Scaling` is ``q_sigma, q_w, q_v, q_a``, the
     reference code's ``(q_sigma, q_a, q_w)``: keywords keep the two from being mixed up); ``q_v`` defaults to
     the GD/`dev` rule ``q_w + q_sigma``."""
@@ -228,6 +226,13 @@ def _check_positive(name: str, value: object) -> None:
         _validate.real(name, value, low=0, open_low=True)
 
 
+def sigma_star(ref_width: int = REF_WIDTH) -> float:
+    r"""The output-weight std at the reference width, :math:`\sigma^* = 1/\sqrt{3 d^*}` (PyTorch's uniform init
+    with fan-in :math:`d^*`): the unit of every hat weight :math:`\hat a = a/\sigma`, and, with
+    :math:`c^* = \sigma^* d^*`, of the mean-field normalisation. The one home of this formula."""
+    return 1 / math.sqrt(3 * _validate.width("ref_width", ref_width))
+
+
 def hyperparams(s: Scaling, width: int, *, ref_width: int = REF_WIDTH, ref_lr: float | None = None) -> HyperParams:
     """Init factor, output std and per-layer learning rates of the width-``width`` net of scaling ``s``.
 
@@ -245,6 +250,7 @@ def hyperparams(s: Scaling, width: int, *, ref_width: int = REF_WIDTH, ref_lr: f
     # an identity confirmed there is not limited by constants rounded to float32.
     rho = numerics.as_float(width / ref_width)
     factor = rho ** (s.q_sigma + 0.5)
+    # rho**q_sigma * sigma_star, written as a division by sqrt(3 d*) to keep the float32 bits of every cached run
     sigma = rho**s.q_sigma / numerics.as_float(math.sqrt(3 * ref_width))
     return HyperParams(factor, sigma, ref_lr * rho**s.q_w, ref_lr * rho**s.q_v, ref_lr * rho**s.q_a)
 
