@@ -156,3 +156,34 @@ def test_other_helpers_check_their_arguments(ax):
         plots.width_colors([128, 128])
     with pytest.raises(ValueError, match="cmap"):
         plots.width_colors([128], cmap="no-such-map")
+
+
+# --- power_laws and loss_curves ---
+
+
+def test_power_laws_draws_one_fitted_family_each(ax):
+    widths = [8, 16, 32]
+    values = {"MF": np.array([1.0, 0.5, 0.25]), "NTK": np.array([1.0, 1.0, 1.0])}
+    fits = {n: measure.fit_power_law(widths, v) for n, v in values.items()}
+    plots.power_laws(ax, widths, values, fits, ref_width=16)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["MF: slope -1.000", "NTK: slope +0.000"]
+    with pytest.raises(ValueError, match="same family names"):
+        plots.power_laws(ax, widths, values, {"MF": fits["MF"]})
+
+
+def test_loss_curves_one_panel_per_family_one_line_pair_per_width():
+    from widthlimits import results_files
+
+    fields = {f: None for f in training.History._fields}
+    loss = np.linspace(0.7, 0.3, 4)[None, None, None, None, :] * np.ones((2, 2, 1, 3, 1))
+    fields.update(train_loss=loss, test_loss=loss + 0.05, nonfinite_step=np.full((2, 2, 1, 3), -1))
+    sw = results_files.Sweep((8, 16), ("MF", "NTK"), (None,), (0, 1, 2), 3, training.History(**fields))
+    fig, axes = plt.subplots(1, 2)
+    plots.loss_curves(axes, sw, ref_width=16)
+    assert [a.get_title() for a in axes] == ["MF", "NTK"]
+    assert len(axes[0].lines) == 2 * 2 + 1  # train + test per width, and the log 2 line
+    assert "d = 16 (reference)" in [t.get_text() for t in axes[0].get_legend().get_texts()]
+    with pytest.raises(ValueError, match="one panel per family"):
+        plots.loss_curves(axes[:1], sw)
+    plt.close(fig)

@@ -179,3 +179,48 @@ def power_law(
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     return pts
+
+
+# --- quantities versus width, one power law per family ---
+
+
+def power_laws(
+    ax: Axes,
+    widths: Sequence[float],
+    values: dict[str, Any],
+    fits: dict[str, PowerLaw],
+    *,
+    ref_width: int | None = None,
+) -> None:
+    """:func:`power_law` for every family: ``values[name]`` ``(W,)`` (seed means) with ``fits[name]``, in the
+    family's colour and marker, log2-log axes and a legend; a dotted line marks ``ref_width`` if given."""
+    if not isinstance(values, dict) or not isinstance(fits, dict) or set(values) != set(fits) or not values:
+        raise ValueError("values and fits must be non-empty dicts with the same family names")
+    for name, v in values.items():
+        power_law(ax, widths, v, fits[name], label=name, color=family_color(name), marker=family_marker(name))
+    if ref_width is not None:
+        ax.axvline(_validate.width("ref_width", ref_width), color="gray", ls=":", lw=1)
+    ax.legend(fontsize=8)
+
+
+# --- loss curves of a sweep, one panel per family ---
+
+
+def loss_curves(axes: Sequence[Axes], sweep: Any, *, ref_width: int | None = None) -> None:
+    """Training (solid) and test (dashed) loss against step, one panel per family of ``sweep`` and one colour
+    per width (seed means with min-max bands, divergence marked by :func:`curves`); ``ref_width`` is labelled
+    "(reference)" and a dotted line marks log 2, the loss of a zero logit."""
+    families = tuple(sweep.families)
+    if len(axes) != len(families):
+        raise ValueError(f"axes must hold one panel per family ({len(families)}), got {len(axes)}")
+    colors = width_colors(sweep.widths)
+    for ax, name in zip(axes, families):
+        for w in sweep.widths:
+            h = sweep.sel(width=w, family=name)  # (seed, step)
+            label = f"d = {w}" + (" (reference)" if w == ref_width else "")
+            curves(ax, h.train_loss, nonfinite_step=h.nonfinite_step, color=colors[w], label=label)
+            curves(ax, h.test_loss, nonfinite_step=h.nonfinite_step, color=colors[w], ls="--")
+        ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+        ax.set(title=name, xlabel="step")
+    axes[0].set_ylabel("loss (solid: train, dashed: test)")
+    axes[0].legend(fontsize=8)
