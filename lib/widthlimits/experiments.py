@@ -188,82 +188,93 @@ def sweep(
     data = data_mod.check_dataset(data, mlp.n_in, name="data")
     seeds = _check_seeds(seeds)
     cfg = training._config(config, settings)
-    n_steps, n_kernel, ref_width, loss, engine, precision = (
-        cfg.n_steps,
-        cfg.n_kernel,
-        cfg.ref_width,
-        cfg.loss,
-        cfg.engine,
-        cfg.precision,
-    )
-    if ref_lrs is None:
-        lrs: tuple[float | None, ...] = (None,)
-    else:
-        lrs = _validate.reals("ref_lrs", ref_lrs, low=0, open_low=True)
-        if len(set(lrs)) != len(lrs):
-            dup = sorted({v for v in lrs if lrs.count(v) > 1})
-            raise ValueError(f"ref_lrs must be distinct (repeats would count one configuration twice), got {dup}")
+    lrs = _check_ref_lrs(ref_lrs)
     cache = _validate.boolean("cache", cache)
     progress = _validate.boolean("progress", progress)
-    runs = [(fam, lr, seed) for fam in fams.values() for lr in lrs for seed in seeds]
-    resolved = [(fam, scalings.REF_LR[fam.scaling.optimizer] if lr is None else lr, seed) for fam, lr, seed in runs]
-    fp_data, fp_code, env = data_mod.fingerprint(data), cache_mod._code_fingerprint(), cache_mod._environment()
-    root = cache_mod.runs_dir()
-    layout = cache_mod._expected_layout(mlp, len(resolved), n_steps, n_kernel, data.x_test.shape[0])
-
+    runs = [
+        (fam, scalings.REF_LR[fam.scaling.optimizer] if lr is None else lr, seed)
+        for fam in fams.values()
+        for lr in lrs
+        for seed in seeds
+    ]
     engines = {
-        opt: training.resolve_engine(mlp, opt, data.x_train.shape[0], engine)
+        opt: training.resolve_engine(mlp, opt, data.x_train.shape[0], cfg.engine)
         for opt in {f.scaling.optimizer for f in fams.values()}
     }
-    per_width = []
-    bar = tqdm(
-        total=sum(widths) * len(resolved),
-        disable=not progress,
-        leave=False,
-        desc="sweep",
-        bar_format="{desc}{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+    bar_format = "{desc}{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
+    bar = tqdm(total=sum(widths) * len(runs), disable=not progress, leave=False, desc="sweep", bar_format=bar_format)
+    shared = dict(
+        mlp=dataclasses.asdict(mlp),
+        runs=[(dataclasses.asdict(f.scaling), f.init_corrected, lr, s) for f, lr, s in runs],
+        data=data_mod.fingerprint(data),
+        code=cache_mod._code_fingerprint(),
+        engines=engines,
+        **cache_mod._environment(),
     )
-    seconds, cached = [], []
+    per_width, seconds, cached = [], [], []
     for width in widths:
         bar.set_description(f"sweep, width {width}")
         start = time.perf_counter()
-        config = dict(
-            mlp=dataclasses.asdict(mlp),
-            width=width,
-            ref_width=ref_width,
-            n_steps=n_steps,
-            n_kernel=n_kernel,
-            loss=loss,
-            runs=[(dataclasses.asdict(f.scaling), f.init_corrected, lr, s) for f, lr, s in resolved],
-            data=fp_data,
-            code=fp_code,
-            engines=engines,
-            precision=precision,
-            **env,
-        )
-        path = root / f"{cache_mod._cache_key(config)}.npz"
-        hist = cache_mod._load(path, config, layout, n_steps) if cache else None
-        cached.append(hist is not None)
-        if hist is not None:
-            bar.update(width * len(resolved))
-        else:
-            by_opt: dict[str, list[int]] = {}
-            for i, (fam, _, _) in enumerate(resolved):
-                by_opt.setdefault(fam.scaling.optimizer, []).append(i)
-            parts = {}
-            for opt, idx in by_opt.items():
-                part = _run_width(mlp, width, [resolved[i] for i in idx], data, cfg, engines[opt], bar)
-                parts.update({i: jax.tree.map(lambda a, k=k: a[k], part) for k, i in enumerate(idx)})
-            hist = jax.tree.map(lambda *xs: np.stack(xs), *(parts[i] for i in range(len(resolved))))
-            if cache:
-                cache_mod._save(path, hist, config)
+        hist, hit = _width_results(mlp, width, runs, data, cfg, engines, shared, cache, bar)
         per_width.append(hist)
+        cached.append(hit)
         seconds.append(time.perf_counter() - start)
     bar.close()
 
     shape = (len(fams), len(lrs), len(seeds))
     stacked = jax.tree.map(lambda *xs: np.stack(xs).reshape(len(widths), *shape, *xs[0].shape[1:]), *per_width)
-    result = Sweep(widths, tuple(fams), lrs, seeds, n_steps, stacked, tuple(seconds), tuple(cached))
+    result = Sweep(widths, tuple(fams), lrs, seeds, cfg.n_steps, stacked, tuple(seconds), tuple(cached))
+    _warn_if_diverged(result)
+    return result
+
+
+def _check_ref_lrs(ref_lrs) -> tuple[float | None, ...]:
+    """``(None,)`` for each family's default rate, else distinct rates in ``(0, inf)``."""
+    if ref_lrs is None:
+        return (None,)
+    lrs = _validate.reals("ref_lrs", ref_lrs, low=0, open_low=True)
+    if len(set(lrs)) != len(lrs):
+        dup = sorted({v for v in lrs if lrs.count(v) > 1})
+        raise ValueError(f"ref_lrs must be distinct (repeats would count one configuration twice), got {dup}")
+    return lrs
+
+
+def _width_results(mlp, width, runs, data, cfg, engines, shared, cache, bar) -> tuple[training.History, bool]:
+    """The histories of ``runs`` at one width, ``(R, ...)`` leaves, from the cache if a verified entry exists.
+
+    The cache key hashes everything that decides the numbers (``shared``: architecture, runs, data, code,
+    engines, JAX flags; plus the width and the static settings); the entry is checked against it on load.
+    """
+    config = dict(
+        shared,
+        width=width,
+        ref_width=cfg.ref_width,
+        n_steps=cfg.n_steps,
+        n_kernel=cfg.n_kernel,
+        loss=cfg.loss,
+        precision=cfg.precision,
+    )
+    path = cache_mod.runs_dir() / f"{cache_mod._cache_key(config)}.npz"
+    if cache:
+        layout = cache_mod._expected_layout(mlp, len(runs), cfg.n_steps, cfg.n_kernel, data.x_test.shape[0])
+        hist = cache_mod._load(path, config, layout, cfg.n_steps)
+        if hist is not None:
+            bar.update(width * len(runs))
+            return hist, True
+    by_opt: dict[str, list[int]] = {}  # one compiled program per optimiser
+    for i, (fam, _, _) in enumerate(runs):
+        by_opt.setdefault(fam.scaling.optimizer, []).append(i)
+    parts = {}
+    for opt, idx in by_opt.items():
+        part = _run_width(mlp, width, [runs[i] for i in idx], data, cfg, engines[opt], bar)
+        parts.update({i: jax.tree.map(lambda a, k=k: a[k], part) for k, i in enumerate(idx)})
+    hist = jax.tree.map(lambda *xs: np.stack(xs), *(parts[i] for i in range(len(runs))))
+    if cache:
+        cache_mod._save(path, hist, config)
+    return hist, False
+
+
+def _warn_if_diverged(result: Sweep) -> None:
     bad = result.diverged()
     if bad:
         shown = ", ".join(
@@ -273,9 +284,8 @@ def sweep(
             f"{len(bad)} run(s) diverged (NaN, inf or a logit above the divergence bound): {shown}"
             + (" ..." if len(bad) > 5 else ""),
             DivergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return result
 
 
 class InitArrays(NamedTuple):
