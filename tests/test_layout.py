@@ -128,3 +128,15 @@ def test_ci_runs_the_readme_commands_as_written(tmp_path):
     body = ci[ci.index("build_command=") :]
     assert body.index('eval "$test_command"') < body.index('eval "$build_command"')
     assert "WIDTHLIMITS_PROFILE=" not in body.replace("unset WIDTHLIMITS_PROFILE", "")  # the default profile
+
+
+def test_every_formula_home_exists_and_says_what_it_computes():
+    import importlib
+
+    import widthlimits
+
+    for formula, home in widthlimits.FORMULA_HOMES.items():
+        module, name = home.split(".")
+        obj = getattr(importlib.import_module(f"widthlimits.{module}"), name, None)
+        assert callable(obj), f"{formula!r}: {home} does not exist"
+        assert obj.__doc__ and obj.__doc__.strip(), f"{formula!r}: {home} has no docstring"
