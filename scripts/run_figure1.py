@@ -79,6 +79,7 @@ def main(argv=None) -> Path:
         diverged=sw.diverged(),
     )
     blob = json.dumps(experiments.sweep_to_json(sw, fields=FIELDS, meta=meta), separators=(",", ":"))
+    experiments.sweep_from_json(json.loads(blob))  # the chapter's reader accepts it, or nothing is written
     write_atomic(args.out, blob + "\n")  # never a half-written results file
     print(f"{len(widths)} widths x {len(FAMILIES)} families x {len(seeds)} seeds in {total:.0f} s -> {args.out}")
     for w, sec, hit in zip(widths, sw.seconds, sw.cached):

@@ -18,7 +18,7 @@ first step of each layer. Usage, from the repository root::
 ``--max-log2-width`` caps every panel. Finished widths are cached (``$WIDTHLIMITS_CACHE``), so an interrupted
 run resumes where it stopped. The file records the command, the device, the library and JAX versions, the date,
 the settings actually run, whether they are the paper's, and the time each width took; the book's chapter
-"Reproducing Figure 2" loads it from the package.
+"Reproducing Figure 2" loads it from the package with ``widthlimits.results_files.load_panels``, which checks it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from _provenance import device_description, run_record, write_atomic
 
-from widthlimits import data, experiments, models, profiles, scalings, training
+from widthlimits import data, experiments, models, profiles, results_files, scalings, training
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "lib" / "widthlimits" / "_assets" / "figure2_paper.json"
 #: name -> (hidden layers, optimiser, log2 of the widest width in the paper)
@@ -148,7 +148,8 @@ def main(argv=None) -> Path:
         or ("" if is_paper else "REDUCED settings (not the paper profile): a stand-in until the full run is made"),
         timing=dict(total_seconds=total),
     )
-    blob = json.dumps(dict(format="widthlimits.figure2/1", meta=meta, panels=panels), separators=(",", ":"))
+    blob = json.dumps(dict(format=results_files.PANELS_FORMAT, meta=meta, panels=panels), separators=(",", ":"))
+    results_files.panels_from_json(json.loads(blob))  # the chapter's reader accepts it, or nothing is written
     write_atomic(args.out, blob + "\n")  # never a half-written results file
     print(f"{len(names)} panels in {total:.0f} s -> {args.out} ({len(blob) / 1e6:.2f} MB)")
     for p in names:

@@ -137,8 +137,6 @@ NOT_YET = {
     "mean_field_limit",
     "neural_tangent_kernel",
     "nngp_signal_propagation",
-    "reproducing_figure_1",
-    "reproducing_figure_2",
     "scaling_framework",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
@@ -158,7 +156,6 @@ def test_all_chapters_together_stay_under_the_total():
     assert total <= MAX_TOTAL, f"{total} code lines over all chapters (max {MAX_TOTAL})"
 
 
-@pytest.mark.xfail(strict=bool(NOT_YET), reason="repeated blocks remain in the chapters in NOT_YET (issue 13)")
 def test_few_repeated_blocks_across_chapters():
     blocks = repeated_blocks()
     shown = "\n\n".join(f"{places}:\n{text}" for text, places in blocks)

@@ -32,6 +32,7 @@ ORDER = [
     "experiments",
     "limits",
     "measure",
+    "width_trends",
     "claims",
     "reporting",
     "plots",

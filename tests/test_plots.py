@@ -187,3 +187,61 @@ def test_loss_curves_one_panel_per_family_one_line_pair_per_width():
     with pytest.raises(ValueError, match="one panel per family"):
         plots.loss_curves(axes[:1], sw)
     plt.close(fig)
+
+
+# --- sweep results: final values against width, the widest nets' curves, exponent bars ---
+
+
+def _sweep(families=("MF", "NTK"), widths=(128, 256, 512), n_seeds=2, n_steps=3):
+    """A Sweep of known numbers: every scalar record = 0.5 + 0.1 k + 0.01 log2(width) + 0.001 seed."""
+    from widthlimits.results_files import Sweep
+
+    w, k, s, t = np.ix_(np.log2(widths), range(len(families)), range(n_seeds), range(n_steps + 1))
+    v = (0.5 + 0.1 * k + 0.01 * w + 0.001 * s + 0 * t)[:, :, None]
+    fields = dict.fromkeys(training.History._fields)
+    fields.update(train_loss=v, test_loss=v, train_acc=v, test_acc=v, nonfinite_step=np.full(v.shape[:4], -1))
+    return Sweep(widths, families, (None,), tuple(range(n_seeds)), n_steps, training.History(**fields))
+
+
+def test_final_against_width_draws_seed_means_per_family(ax):
+    sw = _sweep()
+    plots.final_against_width(ax, sw, "test_loss", ls="--", hollow=True, suffix=" (inline)")
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == ["MF (inline)", "NTK (inline)"]
+    np.testing.assert_allclose(lines[1].get_ydata(), 0.6 + 0.01 * np.log2(sw.widths) + 0.0005)
+    assert lines[0].get_markerfacecolor() == "white" and ax.get_xscale() == "log" and len(ax.collections) == 2
+    with pytest.raises(ValueError, match="field must be one of"):
+        plots.final_against_width(ax, sw, "kernel")
+    with pytest.raises(TypeError, match="sw must be a Sweep"):
+        plots.final_against_width(ax, sw.history, "test_loss")
+
+
+def test_final_loss_accuracy_has_one_column_per_sweep():
+    fig = plots.final_loss_accuracy({"a": _sweep(), "b": _sweep()}, titles={"a": "first"}, suptitle="S")
+    axes = fig.axes
+    assert len(axes) == 4 and axes[0].get_title() == "first" and axes[1].get_title() == "b"
+    assert len([ln for ln in axes[0].get_lines() if ln.get_label().startswith(("MF", "NTK"))]) == 4  # 2 splits
+    plt.close(fig)
+    with pytest.raises(TypeError, match="sweeps must be a non-empty mapping"):
+        plots.final_loss_accuracy({})
+
+
+def test_widest_curves_with_limits(ax):
+    sw = _sweep()
+    plots.widest_curves(ax, sw, "test_loss", limits={"MF": np.zeros(4)}, limit_from=1)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels == ["reference, d = 128", "MF, d = 512", "NTK, d = 512", "MF limit"]
+    np.testing.assert_array_equal(ax.get_lines()[-1].get_xdata(), [1, 2, 3])
+    with pytest.raises(ValueError, match="limit_from"):
+        plots.widest_curves(ax, sw, "test_loss", limit_from=9)
+
+
+def test_exponent_bars_groups(ax):
+    measured = {"input": {"MF": 0.0, "NTK": -0.5}, "output": {"MF": 0.1, "NTK": -0.7}}
+    plots.exponent_bars(ax, measured, {"MF": 0, "NTK": -0.5})
+    bars = ax.patches
+    assert len(bars) == 6
+    centres = sorted(b.get_x() + b.get_width() / 2 for b in bars)  # three bars of 0.2 around each family
+    np.testing.assert_allclose(centres, [-0.2, 0, 0.2, 0.8, 1.0, 1.2], atol=1e-12)
+    with pytest.raises(TypeError, match="measured must map"):
+        plots.exponent_bars(ax, {}, {"MF": 0})

@@ -71,7 +71,7 @@ def test_every_shipped_results_file_loads_and_bad_names_are_rejected():
         if obj["format"] == "widthlimits.sweep/1":
             sweeps.append(R.load_asset(ref.name)[0])
         else:
-            sweeps += [R.sweep_from_json(panel)[0] for panel in obj["panels"].values()]
+            sweeps += [panel.sweep for panel in R.panels_from_json(obj)[0].values()]
     for sw in sweeps:
         assert sw.history.nonfinite_step.shape[:4] == (len(sw.widths), len(sw.families), len(sw.ref_lrs), len(sw.seeds))
     with pytest.raises(ValueError, match="name must be one of the results files"):
@@ -128,3 +128,90 @@ def test_init_stats_sel_by_label():
     assert st.sel(family="NTK", seed=[0, 2]).kernel.shape == (2, 2, 2, 4)
     with pytest.raises(ValueError, match="seed"):
         st.sel(seed=7)
+
+
+def _shipped_panels() -> dict:
+    from importlib import resources
+
+    return json.loads((resources.files("widthlimits") / "_assets" / "figure2_paper.json").read_text())
+
+
+def test_the_shipped_panels_file_loads_and_agrees_with_itself():
+    obj = _shipped_panels()
+    panels, meta = R.panels_from_json(obj)
+    assert list(panels) == list(obj["panels"]) and meta == obj["meta"]
+    for name, panel in panels.items():
+        sw = panel.sweep
+        assert sw.families == ("MF", "NTK", "SP") and list(sw.widths) == meta["settings"]["widths"][name]
+        assert panel.meta["depth"] in (2, 3) and isinstance(panel.meta["diverged"], list)
+        rms = panel.extra["test_logit_rms"]
+        assert rms.shape == (len(sw.widths), 3, 1, len(sw.seeds), sw.n_steps + 1)
+        # sel_array picks by label what the positional index of the old chapter picked
+        np.testing.assert_array_equal(sw.sel_array(rms, family="MF", step=0), rms[:, 0, 0, :, 0])
+        top = list(sw.widths[-3:])
+        np.testing.assert_array_equal(sw.sel_array(rms, width=top, family="MF", step=-1), rms[-3:, 0, 0, :, -1])
+    eps = panels["rmsprop_3"].extra["mf_eps_factor_seed0"]
+    assert eps.shape == (len(panels["rmsprop_3"].sweep.widths), 4) and np.all((eps > 0) & (eps <= 1))
+
+
+def test_panels_from_json_rejects_broken_files():
+    obj = _shipped_panels()
+    with pytest.raises(TypeError, match="obj must be a mapping"):
+        R.panels_from_json([obj])
+    with pytest.raises(ValueError, match=r"widthlimits\.figure2/1"):
+        R.panels_from_json(obj | dict(format="widthlimits.sweep/1"))
+    with pytest.raises(ValueError, match="non-empty object 'panels'"):
+        R.panels_from_json(obj | dict(panels={}))
+    broken = json.loads(json.dumps(obj))
+    broken["panels"]["gd_3"]["history"]["train_loss"] = broken["panels"]["gd_3"]["history"]["train_loss"][:2]
+    with pytest.raises(ValueError, match=r"obj\['panels'\]\['gd_3'\]: obj\['history'\]\['train_loss'\]"):
+        R.panels_from_json(broken)
+    broken = json.loads(json.dumps(obj))
+    rms = broken["panels"]["gd_2"]["extra"]
+    rms["test_logit_rms"] = [[w[0]] for w in rms["test_logit_rms"]]  # one family of three
+    with pytest.raises(ValueError, match=r"\['extra'\]\['test_logit_rms'\] must be numeric of shape"):
+        R.panels_from_json(broken)
+    broken = json.loads(json.dumps(obj))
+    broken["panels"]["rmsprop_3"]["extra"]["mf_eps_factor_seed0"] = [[1.0, 1.0]]  # one width of five
+    with pytest.raises(ValueError, match=r"\['mf_eps_factor_seed0'\] must be numeric of shape \(5,\)"):
+        R.panels_from_json(broken)
+    broken = json.loads(json.dumps(obj))
+    broken["meta"]["settings"]["widths"]["gd_3"] = [128, 256]
+    with pytest.raises(ValueError, match="the file's settings record"):
+        R.panels_from_json(broken)
+
+
+def test_load_sweep_and_load_panels_read_the_file_named_by_the_environment(tmp_path, monkeypatch):
+    env = "WIDTHLIMITS_TEST_RESULTS"
+    monkeypatch.delenv(env, raising=False)
+    sw, meta, origin = R.load_sweep("figure1_paper.json", env=env)
+    assert origin.startswith("`widthlimits/_assets/figure1_paper.json`") and sw.widths[0] == 128
+    np.testing.assert_array_equal(sw.history.test_loss, R.load_asset("figure1_paper.json")[0].history.test_loss)
+    small = tmp_path / "mine.json"
+    small.write_text(json.dumps(R.sweep_to_json(tiny(), fields=["test_loss"], meta={"who": "test"})))
+    monkeypatch.setenv(env, str(small))
+    sw, meta, origin = R.load_sweep("figure1_paper.json", env=env)
+    assert sw.widths == (8,) and meta == {"who": "test"} and f"`${env}`" in origin and str(small) in origin
+    monkeypatch.setenv(env, str(tmp_path / "absent.json"))
+    with pytest.raises(ValueError, match="no such file"):
+        R.load_panels("figure2_paper.json", env=env)
+    monkeypatch.delenv(env)
+    panels, meta, origin = R.load_panels("figure2_paper.json", env=env)
+    assert set(panels) == {"gd_2", "gd_3", "rmsprop_3"} and "shipped" in origin
+    with pytest.raises(ValueError, match="asset must be one of"):
+        R.load_panels("nope.json")
+    with pytest.raises(TypeError, match="env must be"):
+        R.load_sweep("figure1_paper.json", env=1)
+
+
+def test_sel_array_checks_the_layout():
+    sw = _labelled_sweep()
+    values = sw.history.train_loss[..., None] * np.ones(3)  # (2, 3, 2, 4, 5, 3): a per-run axis after the step
+    picked = sw.sel_array(values, width=16, lr=0.2, step=-1)  # (family, seed, 3)
+    np.testing.assert_array_equal(picked[..., 0], sw.sel(width=16, lr=0.2, step=-1).train_loss)
+    with pytest.raises(ValueError, match="leading axes"):
+        sw.sel_array(values[:1])
+    with pytest.raises(ValueError, match="step axis"):
+        sw.sel_array(values[:, :, :, :, :2], step=0)
+    with pytest.raises(TypeError, match="sel_array takes the axes"):
+        sw.sel_array(values, depth=2)

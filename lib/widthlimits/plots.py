@@ -224,3 +224,119 @@ def loss_curves(axes: Sequence[Axes], sweep: Any, *, ref_width: int | None = Non
         ax.set(title=name, xlabel="step")
     axes[0].set_ylabel("loss (solid: train, dashed: test)")
     axes[0].legend(fontsize=8)
+
+
+# --- sweep results: final values against width, the widest nets' curves, measured and predicted exponents ---
+
+
+# Imported here rather than at the top: this section is appended to a module shared by every chapter.
+from collections.abc import Mapping  # noqa: E402
+
+from widthlimits.results_files import Sweep  # noqa: E402
+from widthlimits.scalings import REF_WIDTH  # noqa: E402
+
+
+def _sweep(sw: Any) -> Sweep:
+
+    if not isinstance(sw, Sweep):
+        raise TypeError(f"sw must be a Sweep (from experiments.sweep or a results file), got {type(sw).__name__}")
+    if len(sw.ref_lrs) != 1:
+        raise ValueError(f"sw must have one learning rate per family, got ref_lrs {sw.ref_lrs}")
+    return sw
+
+
+def _field(sw: Any, field: Any) -> str:
+    scalar = ("train_loss", "train_acc", "test_loss", "test_acc")
+    field = _validate.choice("field", field, scalar)
+    if getattr(sw.history, field) is None:
+        raise ValueError(f"field must be stored in the sweep; {field!r} is not")
+    return field
+
+
+def final_against_width(
+    ax: Axes, sw: Any, field: str, *, ls: str = "-", hollow: bool = False, alpha: float = 0.12, suffix: str = ""
+) -> None:
+    """Every family of ``sw``: the seed mean of ``field`` after the last step against width (log2 axis), in the
+    family's colour and marker, with a band spanning the seeds; ``hollow`` draws open markers, ``suffix`` is
+    added to each label (``" (inline)"``)."""
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    field = _field(_sweep(sw), field)
+    alpha = _validate.real("alpha", alpha, low=0, high=1)
+    for name in sw.families:
+        v = np.asarray(getattr(sw.sel(family=name, step=-1), field), dtype=float)  # (width, seed)
+        c = family_color(name)
+        mfc = "white" if hollow else c
+        ax.plot(sw.widths, v.mean(1), ls, marker=family_marker(name), color=c, mfc=mfc, label=name + suffix)
+        ax.fill_between(sw.widths, v.min(1), v.max(1), color=c, alpha=alpha, lw=0)
+    ax.set_xscale("log", base=2)
+
+
+def final_loss_accuracy(sweeps: Any, *, titles: Any = None, suptitle: str = "") -> Any:
+    """A figure of one column per sweep (``{name: Sweep}``): final loss (top) and accuracy (bottom) against
+    width, train solid and test dashed, the trivial predictor's level (``log 2``, ``1/2``) dotted and the
+    reference width marked; ``titles`` maps sweep names to column titles."""
+    if not isinstance(sweeps, Mapping) or not sweeps:
+        raise TypeError(f"sweeps must be a non-empty mapping of names to Sweeps, got {type(sweeps).__name__}")
+    titles = {} if titles is None else titles
+    fig, axes = plt.subplots(2, len(sweeps), figsize=(4 * len(sweeps), 6.4), sharex="col", squeeze=False)
+    for col, (name, sw) in enumerate(sweeps.items()):
+        for row, (metric, trivial) in enumerate([("loss", np.log(2)), ("acc", 0.5)]):
+            ax = axes[row, col]
+            for split, ls in [("train", "-"), ("test", "--")]:
+                final_against_width(ax, sw, f"{split}_{metric}", ls=ls, alpha=0.15, suffix=f" {split}")
+            ax.axhline(trivial, color="gray", ls=":", lw=1)
+            ax.axvline(REF_WIDTH, color="gray", lw=0.5)
+            ax.set(ylabel=f"final {metric}" if col == 0 else None, xlabel="width $d$" if row == 1 else None)
+        axes[0, col].set_title(titles.get(name, name))
+    axes[0, -1].legend(fontsize=7, ncol=2)
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def widest_curves(
+    ax: Axes, sw: Sweep, field: str, *, ref_width: int | None = None, limits: Any = None, limit_from: int = 0
+) -> None:
+    """``field`` against the step: the reference net (black; every family is the reference net at
+    ``ref_width``, default :data:`~widthlimits.scalings.REF_WIDTH`) and every family at the widest width of
+    ``sw``, seed mean and band (:func:`curves`); ``limits`` (``{family: (T+1,) curve}``) are drawn dotted in
+    the family's colour from step ``limit_from`` on."""
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    field = _field(_sweep(sw), field)
+    ref_width = REF_WIDTH if ref_width is None else ref_width
+    limits = {} if limits is None else limits
+    if not isinstance(limits, Mapping):
+        raise TypeError(f"limits must map family names to curves, got {type(limits).__name__}")
+    limit_from = _validate.integer("limit_from", limit_from, low=0, high=sw.n_steps)
+    ref = sw.sel(width=ref_width, family=sw.families[0])
+    curves(ax, getattr(ref, field), color="black", label=f"reference, d = {ref_width}")
+    for name in sw.families:
+        top = getattr(sw.sel(width=sw.widths[-1], family=name), field)  # (seed, step)
+        curves(ax, top, color=family_color(name), label=f"{name}, d = {sw.widths[-1]}")
+    for name, curve in limits.items():
+        steps = np.arange(limit_from, len(curve))
+        ax.plot(steps, np.asarray(curve)[limit_from:], ":", color=family_color(name), lw=2, label=f"{name} limit")
+
+
+def exponent_bars(ax: Axes, measured: Any, predicted: Any) -> None:
+    """Bars of width exponents per family: one group per entry of ``measured`` (``{label: {family: slope}}``,
+    darker for later entries), then the ``predicted`` ones (``{family: slope}``, grey, outlined)."""
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if not isinstance(measured, Mapping) or not measured or not isinstance(predicted, Mapping) or not predicted:
+        raise TypeError("measured must map labels to {family: slope} and predicted map families to slopes")
+    names = list(predicted)
+    xs = np.arange(len(names))
+    n = len(measured) + 1
+    offsets = (np.arange(n) - (n - 1) / 2) * 0.2
+    for k, (label, slopes) in enumerate(measured.items()):
+        alpha = 0.9 if n == 2 else 0.45 + 0.45 * k / (n - 2)
+        colours = [family_color(nm) for nm in names]
+        ax.bar(xs + offsets[k], [slopes[nm] for nm in names], 0.2, color=colours, alpha=alpha, label=label)
+    theory = [predicted[nm] for nm in names]
+    ax.bar(xs + offsets[-1], theory, 0.2, color="lightgray", edgecolor="black", label="theory")
+    ax.set_xticks(xs, names)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set(ylabel="width exponent")

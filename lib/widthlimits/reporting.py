@@ -98,3 +98,88 @@ def show(markdown: str) -> None:
     except ImportError:
         pass
     print(markdown)
+
+
+# --- where, when and how a results file was made ---
+
+# Imported here rather than at the top: this section is appended to a module shared by every chapter.
+from collections.abc import Mapping  # noqa: E402
+
+
+def _log2_range(widths: Sequence[int]) -> str:
+    return f"$2^{{{math.log2(widths[0]):g}}} \\dots 2^{{{math.log2(widths[-1]):g}}}$"
+
+
+def provenance_table(meta: Any, *, origin: str, paper_widths: Any = None) -> str:
+    """Markdown: the record of a results file as a table, then a warning if it was made with reduced settings.
+
+    ``meta`` is the record the results scripts write (``scripts/run_figure1.py``, ``run_figure2.py``):
+    ``command``, ``date``, ``device``, ``versions``, ``settings`` (``widths``: a list, or one list per panel;
+    ``seeds``, ``n_steps``, ``n_train``, ``n_test``, ``data``, ``data_source``, ``precision``, optionally
+    ``ref_lr``), ``timing`` (``total_seconds``, optionally ``cached_widths``), ``paper_profile`` and ``note``.
+    ``origin`` says which file was read (:func:`widthlimits.results_files.load_sweep` returns it);
+    ``paper_widths`` (a list, or one per panel) adds the paper's widths next to those run.
+    """
+    if not isinstance(origin, str):
+        raise TypeError(f"origin must be a string saying which file was read, got {type(origin).__name__}")
+    need = dict(
+        meta=("command", "date", "device", "versions", "settings", "timing", "paper_profile"),
+        settings=("widths", "seeds", "n_steps", "n_train", "n_test", "data", "data_source", "precision"),
+        device=("backend", "kind", "cpu_count", "load_average_at_start", "load_average_at_end"),
+        timing=("total_seconds",),
+    )
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a mapping (a results file's record), got {type(meta).__name__}")
+    for part, keys in need.items():
+        record = meta if part == "meta" else meta[part]
+        missing = [k for k in keys if not isinstance(record, Mapping) or k not in record]
+        if missing:
+            where = "meta" if part == "meta" else f"meta[{part!r}]"
+            raise ValueError(f"{where} must hold {list(keys)}; missing {missing}")
+    s, dev, t = meta["settings"], meta["device"], meta["timing"]
+    by_panel = s["widths"] if isinstance(s["widths"], Mapping) else {None: s["widths"]}
+    width_rows = []
+    for name, widths in by_panel.items():
+        paper = paper_widths.get(name) if isinstance(paper_widths, Mapping) else paper_widths
+        text = f"{_log2_range(widths)} ({len(widths)} widths" + (f"; the paper: {_log2_range(paper)}" if paper else "")
+        width_rows.append(("widths" if name is None else f"widths of `{name}`", text + ")"))
+    cached = any(t.get("cached_widths", ()))
+    rows = [
+        ("file", origin),
+        ("paper profile", "**yes**" if meta["paper_profile"] else "**no** (reduced settings)"),
+        ("command", f"`{meta['command']}`"),
+        ("note", meta.get("note") or "—"),
+        ("date (UTC)", meta["date"]),
+        ("device", f"{dev['backend']} ({dev['kind']}), {dev['cpu_count']} CPU cores"),
+        (
+            "machine load (1-min average, start / end)",
+            f"{dev['load_average_at_start'][0]:.1f} / {dev['load_average_at_end'][0]:.1f}",
+        ),
+        ("versions", ", ".join(f"{k} {v}" for k, v in meta["versions"].items())),
+        *width_rows,
+        (
+            "seeds, steps",
+            f"{len(s['seeds'])} seeds, {s['n_steps']} full-batch steps"
+            + (f", $\\eta^* = {s['ref_lr']}$" if "ref_lr" in s else ""),
+        ),
+        (
+            "data",
+            f"{s['n_train']} training / {s['n_test']} test images, source {s['data_source']}, "
+            f"fingerprint `{s['data']}`",
+        ),
+        ("matmul precision", f"`{s['precision']}`"),
+        (
+            "compute time",
+            f"{t['total_seconds'] / 60:.1f} min" + (" (read from the cache of earlier runs: see the note)" * cached),
+        ),
+    ]
+    out = table(["", ""], rows)
+    if not meta["paper_profile"]:
+        out += (
+            "\n\n```{warning}\nThis results file was made with **reduced settings, not the paper's** (see the table; "
+            f"note stored in the file: *{meta.get('note') or 'none'}*). Every claim below is checked on it as it is, "
+            "and the figures show it as it is; where its widths stop early, the width trends are weaker than the "
+            "paper's. The script named in the table, run without the options that reduce it, makes the paper-scale "
+            "file.\n```"
+        )
+    return out

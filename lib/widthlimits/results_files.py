@@ -4,15 +4,23 @@ A :class:`Sweep` holds the :class:`~widthlimits.training.History` of every ``(wi
 of :func:`widthlimits.experiments.sweep`. :func:`sweep_to_json` writes the fields a chapter needs, rounded, with
 a record of how they were made; :func:`sweep_from_json` reads such a file back, checking its axes and every
 stored field against each other; :func:`load_asset` reads one shipped in the package (``widthlimits/_assets``).
-All are re-exported by :mod:`widthlimits.experiments`, their historical home.
+These are re-exported by :mod:`widthlimits.experiments`, their historical home.
+
+A *panels* file (format ``widthlimits.figure2/1``, written by ``scripts/run_figure2.py``) holds several sweeps,
+each with its own record and extra per-run arrays; :func:`panels_from_json` reads and checks it. :func:`load_sweep`
+and :func:`load_panels` read the results file named by an environment variable, else the shipped one, and say
+which they read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
+from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -73,9 +81,30 @@ class Sweep:
         takes step numbers ``0..n_steps`` (negative ones count from the end) and applies to every field with a
         step axis. The remaining axes keep the order ``(width, family, lr, seed)`` followed by the per-run axes.
         """
+        pick = self._selector(labels, "sel")
+        fields = training.History._fields
+        return training.History(*(pick(getattr(self.history, f), f != "nonfinite_step") for f in fields))
+
+    def sel_array(self, values, **labels) -> np.ndarray:
+        """:meth:`sel` on one array laid out like a history field, ``values (W, K, L, S, T+1, ...)``.
+
+        For per-run records that are not :class:`~widthlimits.training.History` fields (a results file's extra
+        arrays, such as the RMS test logit at every step); ``step`` indexes the fifth axis.
+        """
+        values = np.asarray(values)
+        lead = (len(self.widths), len(self.families), len(self.ref_lrs), len(self.seeds))
+        if values.ndim < 4 or values.shape[:4] != lead:
+            raise ValueError(f"values must have the leading axes (width, family, lr, seed) {lead}, got {values.shape}")
+        if labels.get("step") is not None and (values.ndim < 5 or values.shape[4] != self.n_steps + 1):
+            raise ValueError(f"values must have a step axis (axis 4) of n_steps + 1 = {self.n_steps + 1} steps")
+        return self._selector(labels, "sel_array")(values, True)
+
+    def _selector(self, labels: dict, caller: str):
+        """``pick(leaf, stepped)``: ``labels`` applied to an array with the four leading axes (then steps)."""
         unknown = sorted(set(labels) - {*self.AXES, "step"})
         if unknown:
-            raise TypeError(f"sel takes the axes {(*self.AXES, 'step')} as keywords, got {unknown}")
+            raise TypeError(f"{caller} takes the axes {(*self.AXES, 'step')} as keywords, got {unknown}")
+        labels = dict(labels)
         if "lr" not in labels and len(self.ref_lrs) == 1:
             labels["lr"] = "default" if self.ref_lrs[0] is None else self.ref_lrs[0]
         finders = dict(
@@ -99,16 +128,16 @@ class Sweep:
             many = isinstance(step, list | tuple)
             steps = [self._step_index(v) for v in step] if many else self._step_index(step)
 
-        def pick(leaf, field):
+        def pick(leaf, stepped):
             if leaf is None:
                 return None
             out = leaf[basic] if mesh is None else leaf[basic][mesh]
-            if step is not None and field != "nonfinite_step":
+            if step is not None and stepped:
                 kept = out.ndim - (leaf.ndim - 4)  # axes left of the per-run ones
                 out = np.take(out, steps, axis=kept)
             return out
 
-        return training.History(*(pick(getattr(self.history, f), f) for f in training.History._fields))
+        return pick
 
     def _lead_index(self, index: list) -> tuple[tuple, tuple | None]:
         """``(basic, mesh)``: ``leaf[basic][mesh]`` indexes the four leading axes, lists acting independently
@@ -266,14 +295,105 @@ def sweep_from_json(obj: Mapping) -> tuple[Sweep, dict]:
     return sw, dict(obj["meta"])
 
 
-def load_asset(name: str) -> tuple[Sweep, dict]:
-    """A sweep results file shipped in the package (``widthlimits/_assets/<name>``): ``(Sweep, meta)``."""
+def _asset_text(name: str, param: str = "name") -> str:
+    """The text of a results file shipped in ``widthlimits/_assets``; ``name`` a bare file name listed there."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a file name (str), got {type(name).__name__}")
+        raise TypeError(f"{param} must be a file name (str), got {type(name).__name__}")
     assets = resources.files("widthlimits") / "_assets"
     available = sorted(p.name for p in assets.iterdir() if p.name.endswith(".json"))
     # A bare name only: "../data.py" or an absolute path would reach outside the assets folder.
     if name not in available:
-        raise ValueError(f"name must be one of the results files in widthlimits/_assets {available}, got {name!r}")
-    ref = assets / name
-    return sweep_from_json(json.loads(ref.read_text()))
+        raise ValueError(f"{param} must be one of the results files in widthlimits/_assets {available}, got {name!r}")
+    return (assets / name).read_text()
+
+
+def load_asset(name: str) -> tuple[Sweep, dict]:
+    """A sweep results file shipped in the package (``widthlimits/_assets/<name>``): ``(Sweep, meta)``."""
+    return sweep_from_json(json.loads(_asset_text(name)))
+
+
+#: The format tag of a panels file (several sweeps, as ``scripts/run_figure2.py`` writes them).
+PANELS_FORMAT = "widthlimits.figure2/1"
+
+
+class Panel(NamedTuple):
+    """One sweep of a panels file: the sweep, its own record, and its extra per-run arrays by name.
+
+    ``extra`` arrays have a leading width axis; those with five axes or more are laid out like a history field,
+    ``(W, K, L, S, T+1, ...)`` (e.g. ``test_logit_rms``), and are read by label with :meth:`Sweep.sel_array`.
+    """
+
+    sweep: Sweep
+    meta: dict
+    extra: dict[str, np.ndarray]
+
+
+def panels_from_json(obj: Mapping) -> tuple[dict[str, Panel], dict]:
+    """``({name: Panel}, meta)`` from a panels file's dict (format :data:`PANELS_FORMAT`).
+
+    Each panel is checked as :func:`sweep_from_json` checks a sweep; its extra arrays must be numeric with one
+    row per width (and all of the sweep's axes if they have five or more), and the widths the file's settings
+    record for a panel must be the panel's own.
+    """
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"obj must be a mapping (a parsed JSON object), got {type(obj).__name__}")
+    if obj.get("format") != PANELS_FORMAT:
+        raise ValueError(f"obj must be a {PANELS_FORMAT} dict, got format {obj.get('format')!r}")
+    meta, raw = obj.get("meta"), obj.get("panels")
+    if not isinstance(meta, Mapping) or not isinstance(raw, Mapping) or not raw:
+        raise ValueError("obj must hold the object 'meta' and a non-empty object 'panels'")
+    settings = meta.get("settings")
+    recorded = settings.get("widths") if isinstance(settings, Mapping) else None
+    panels = {}
+    for name, panel in raw.items():
+        where = f"obj['panels'][{name!r}]"
+        if not isinstance(panel, Mapping):
+            raise ValueError(f"{where} must be an object (a sweep), got {type(panel).__name__}")
+        try:
+            sw, pmeta = sweep_from_json(panel)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: {err}") from None
+        if isinstance(recorded, Mapping) and name in recorded and list(recorded[name]) != list(sw.widths):
+            raise ValueError(f"{where} has the widths {sw.widths}, but the file's settings record {recorded[name]}")
+        extra_in = panel.get("extra", {})
+        if not isinstance(extra_in, Mapping):
+            raise ValueError(f"{where}['extra'] must be an object of arrays, got {type(extra_in).__name__}")
+        extra = {}
+        lead = (len(sw.widths), len(sw.families), len(sw.ref_lrs), len(sw.seeds), sw.n_steps + 1)
+        for key, values in extra_in.items():
+            try:
+                a = np.asarray(values)
+            except ValueError as err:  # ragged nested lists
+                raise ValueError(f"{where}['extra'][{key!r}] is not a rectangular array: {err}") from None
+            want = lead if a.ndim >= 5 else lead[:1]  # a per-run record carries the sweep's axes, others widths
+            if a.dtype.kind not in "iuf" or a.ndim < 1 or a.shape[: len(want)] != want:
+                raise ValueError(f"{where}['extra'][{key!r}] must be numeric of shape {want} + ..., got {a.shape}")
+            extra[key] = a
+        panels[name] = Panel(sw, pmeta, extra)
+    return panels, dict(meta)
+
+
+def _read(asset: str, env: str | None) -> tuple[dict, str]:
+    """The parsed results file named by ``$env`` (if set and non-empty), else the shipped ``asset``, and a
+    Markdown description of which it is."""
+    if env is not None and not isinstance(env, str):
+        raise TypeError(f"env must be the name of an environment variable (str) or None, got {type(env).__name__}")
+    custom = os.environ.get(env) if env else None
+    if custom:
+        path = Path(custom)
+        if not path.is_file():
+            raise ValueError(f"${env} must name a results file, got {custom!r} (no such file)")
+        return json.loads(path.read_text()), f"`{custom}` (from `${env}`)"
+    return json.loads(_asset_text(asset, "asset")), f"`widthlimits/_assets/{asset}` (shipped with the library)"
+
+
+def load_sweep(asset: str, *, env: str | None = None) -> tuple[Sweep, dict, str]:
+    """``(Sweep, meta, origin)`` of the results file named by ``$env``, else of ``asset``; ``origin`` says which."""
+    obj, origin = _read(asset, env)
+    return (*sweep_from_json(obj), origin)
+
+
+def load_panels(asset: str, *, env: str | None = None) -> tuple[dict[str, Panel], dict, str]:
+    """``(panels, meta, origin)`` (:func:`panels_from_json`) of the file named by ``$env``, else of ``asset``."""
+    obj, origin = _read(asset, env)
+    return (*panels_from_json(obj), origin)
