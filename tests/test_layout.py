@@ -31,11 +31,15 @@ ORDER = [
     "results_files",
     "experiments",
     "limits",
+    "particle_map",
+    "logit_statistics",
     "measure",
     "width_trends",
+    "limit_properties",
     "claims",
     "reporting",
     "plots",
+    "mean_field_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

@@ -8,8 +8,11 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
 ``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``widgets``.
+``Sweep.sel``), ``limits`` (limit models), ``particle_map`` (the mean-field particles of a one-hidden-layer net and
+their GD map), ``logit_statistics`` (laws of logits across seeds: pooled KLs, jackknife errors), ``measure`` (fits
+and distances), ``limit_properties`` (the finite net's properties P1-P3 as measured width exponents), ``claims``
+(asserted numerical statements), ``reporting`` (Markdown tables, number formats), ``plots``,
+``mean_field_plots`` (figures of the mean-field chapters), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -29,4 +32,8 @@ FORMULA_HOMES = {
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
     "power-law exponent of a quantity versus width": "measure.fit_power_law",
     "seed-bootstrap standard error of that exponent": "measure.bootstrap_slope",
+    "relative change of the tangent kernel, E_x |Theta_k(x,x) / Theta_0(x,x) - 1|": "measure.kernel_change",
+    "pooled, noise-corrected Gaussian KL of two logit laws across seeds": "logit_statistics.pooled_kl",
+    "delete-one-seed jackknife standard error": "logit_statistics.jackknife_se",
+    "mean-field particle map T_k of one GD step": "particle_map.mf_step",
 }

@@ -151,3 +151,89 @@ def sup_distance(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
         raise ValueError(f"a and b must be non-empty along axis {axis}, got broadcast shape {shape}")
     diff = np.abs(a_ - b_)
     return np.where(np.all(np.isfinite(diff), axis=axis), np.max(np.nan_to_num(diff), axis=axis), np.nan)
+
+
+def rms(values: np.ndarray, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
+    r"""Root mean square :math:`\sqrt{\operatorname{mean}(x^2)}` along ``axis`` (all axes if ``None``), in the
+    dtype of ``values``: the size of a logit or pre-activation, or a distance between two sets of logits."""
+    arr = np.asarray(_validate.array("values", values, kinds="fiu", finite=False, min_size=1))
+    if axis is not None:
+        for a in axis if isinstance(axis, tuple) else (axis,):
+            _validate.integer("axis", a, low=-max(arr.ndim, 1), high=max(arr.ndim, 1) - 1)
+    return np.sqrt(np.mean(arr**2, axis=axis))
+
+
+def kernel_change(kernel: np.ndarray, step: int) -> np.ndarray:
+    r"""Relative change of the tangent kernel by step ``k``,
+    :math:`\mathbb E_x|\Theta^{(k)}(x,x)/\Theta^{(0)}(x,x) - 1|`.
+
+    ``kernel (..., T+1, L+1, n)`` is ``History.kernel``: the learning-rate-weighted diagonal of each layer, summed
+    here over the layers (the kernel of the whole net); returns ``(...)``. ``step`` in ``-(T+1)..T``. The
+    initial diagonal must be positive (a kernel that starts at zero has no relative change).
+    """
+    k = np.asarray(_validate.array("kernel", kernel, kinds="f", finite=False))
+    if k.ndim < 3:
+        raise ValueError(f"kernel must have shape (..., T+1, L+1, n), got {k.shape}")
+    n_steps = k.shape[-3] - 1
+    step = _validate.integer("step", step, low=-(n_steps + 1), high=n_steps)
+    total = k.sum(-2)
+    if not np.all(total[..., 0, :] > 0):
+        raise ValueError("kernel must be positive at step 0 (the relative change divides by it)")
+    return np.abs(total[..., step, :] / total[..., 0, :] - 1).mean(-1)
+
+
+def exponent_verdict(slope: float, *, keep: float, lose: float) -> bool | None:
+    """Whether a width exponent that a property needs at 0 keeps it: ``True`` if ``|slope| <= keep``, ``False`` if
+    ``|slope| >= lose``, ``None`` in between (not decided at these widths); ``0 <= keep < lose``."""
+    slope = _validate.real("slope", slope)
+    keep = _validate.real("keep", keep, low=0)
+    lose = _validate.real("lose", lose, low=keep, open_low=True)
+    return True if abs(slope) <= keep else False if abs(slope) >= lose else None
+
+
+class AffineFit(NamedTuple):
+    """``y ~ intercept + slope * x`` with a seed-bootstrap standard error of the intercept, and the largest
+    relative residual ``max |fit(x) / y - 1|`` of the seed means."""
+
+    slope: float
+    intercept: float
+    intercept_se: float
+    max_residual: float
+
+
+def affine_fit(x: Sequence[float], samples: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> AffineFit:
+    r"""Least-squares line through the seed means of ``samples (X, S)`` against ``x (X,)``.
+
+    The bootstrap resamples the seeds *jointly* at every ``x``: seed ``s`` is the same draw at every width, so its
+    errors at neighbouring widths are correlated and an intercept is only as certain as the draws behind it.
+    ``S >= 2``, ``X >= 2`` distinct finite ``x``; ``n_boot >= 2``; ``seed >= 0``. The seed means must be non-zero.
+    """
+    xs = _real_array("x", x, ndim=1)
+    if not np.all(np.isfinite(xs)) or len(np.unique(xs)) < 2:
+        raise ValueError(f"x must hold at least two distinct finite values, got {xs}")
+    s = _real_array("samples", samples, ndim=2)
+    if s.shape[0] != len(xs) or s.shape[1] < 2 or not np.all(np.isfinite(s)):
+        raise ValueError(f"samples must be finite, of shape (X={len(xs)}, S >= 2 seeds), got {s.shape}")
+    n_boot = _validate.integer("n_boot", n_boot, low=2)
+    seed = _validate.integer("seed", seed, low=0)
+    means = s.mean(1)
+    if not np.all(means != 0):
+        raise ValueError("samples must have non-zero seed means (the residual is relative to them)")
+    c1, c0 = np.polyfit(xs, means, 1)
+    rng, n_s = np.random.default_rng(seed), s.shape[1]
+    boot = np.array([np.polyfit(xs, s[:, rng.integers(0, n_s, n_s)].mean(1), 1)[1] for _ in range(n_boot)])
+    residual = np.abs(np.polyval([c1, c0], xs) / means - 1).max()
+    return AffineFit(float(c1), float(c0), float(boot.std()), float(residual))
+
+
+def relative_error(measured: np.ndarray, reference: np.ndarray) -> float:
+    """``max |measured - reference| / max |reference|``: how far a computation is from a formula, as a fraction
+    of the formula's largest value. Shapes must broadcast; ``reference`` must not be all zero."""
+    m, r = _real_array("measured", measured), _real_array("reference", reference)
+    try:
+        np.broadcast_shapes(m.shape, r.shape)
+    except ValueError:
+        raise ValueError(f"measured and reference must broadcast together, got {m.shape} and {r.shape}") from None
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(r))) or not np.abs(r).max() > 0:
+        raise ValueError("measured and reference must be finite, and reference not all zero")
+    return float(np.abs(m - r).max() / np.abs(r).max())
