@@ -133,7 +133,6 @@ NOT_YET = {
     "catapult_dynamics",
     "deep_nets_rmsprop",
     "discrete_time_mean_field",
-    "mean_field_limit",
     "neural_tangent_kernel",
     "nngp_signal_propagation",
     "scaling_framework",

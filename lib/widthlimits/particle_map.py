@@ -19,8 +19,9 @@ particle by the same map (:func:`mf_step`),
 
 The formulas here are evaluated in float64, independently of the training engines, so that they can check the
 float32 networks and optimisers of :mod:`widthlimits.training` (``tests/test_particle_map.py`` does, against the
-library's GD step). The MF limit itself, the same map with :math:`d\to\infty` particles, is
-:func:`widthlimits.limits.mf_limit`; its :class:`~widthlimits.limits.Particles` is the type of a particle cloud here.
+library's GD step); :func:`particle_paths` trains a net and keeps its cloud at every step. The MF limit itself,
+the same map with :math:`d\to\infty` particles, is :func:`widthlimits.limits.mf_limit`; its
+:class:`~widthlimits.limits.Particles` is the type of a particle cloud here.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widthlimits import _validate, data, models, numerics, scalings
+from widthlimits import _validate, data, models, numerics, scalings, training
 from widthlimits.engines import StepInfo
 from widthlimits.limits import Particles
 from widthlimits.losses import LOSSES
+from widthlimits.runs import History
 
 
 def _one_hidden_layer(mlp: object) -> models.MLP:
@@ -69,6 +71,49 @@ def record_hat_weights(info: StepInfo) -> Particles:
     """A ``record`` hook for :func:`widthlimits.training.train`: the particles at every step, ``(T+1, d)`` and
     ``(T+1, d, n_in)`` (defined once here, so that every call reuses one compiled loop)."""
     return hat_weights(info.params, info.hp.sigma)
+
+
+def record_params(info: StepInfo) -> models.Params:
+    """A ``record`` hook: the raw parameters at every step (each leaf with a leading ``T+1`` axis), so that the hat
+    weights can be formed afterwards in float64 (:func:`hat_weights` of concrete arrays)."""
+    return info.params
+
+
+def particle_paths(
+    mlp: models.MLP,
+    width: int,
+    scaling: scalings.Scaling,
+    data: data.Dataset,
+    *,
+    key: jax.Array,
+    ref_lr: float,
+    n_steps: int,
+    every: int = 1,
+) -> tuple[History, Particles]:
+    r"""Train one net with :func:`widthlimits.training.train` and keep its particles every ``every`` steps.
+
+    Returns the run's :class:`~widthlimits.runs.History` and float64 particles ``a_hat (K, d)``,
+    ``w_hat (K, d, n_in)`` at steps ``0, every, 2 every, ...`` (``K = n_steps // every + 1``); snapshot ``k`` is
+    the cloud after ``k * every`` updates (:func:`snapshot`). It is the run :func:`widthlimits.experiments.sweep`
+    trains for the same key and learning rate, recorded in more detail.
+    """
+    mlp = _one_hidden_layer(mlp)
+    every = _validate.integer("every", every, low=1)
+    cfg = training.TrainConfig(n_steps=n_steps, engine="direct")
+    hist, params = training.train(mlp, width, scaling, data, cfg, key=key, ref_lr=ref_lr, record=record_params)
+    kept = jax.tree.map(lambda leaf: np.asarray(leaf)[::every], params)
+    return hist, hat_weights(kept, scalings.hyperparams(scaling, width, ref_lr=ref_lr).sigma)
+
+
+def snapshot(paths: Particles, k: int) -> Particles:
+    """The cloud ``k`` of :func:`particle_paths` (negative ``k`` counts from the end): ``(d,)`` and ``(d, n_in)``."""
+    if not isinstance(paths, Particles):
+        raise TypeError(f"paths must be limits.Particles (from particle_paths), got {type(paths).__name__}")
+    a = np.asarray(paths.a_hat)
+    if a.ndim != 2:
+        raise ValueError(f"paths must hold a snapshot axis, a_hat (K, d); got a_hat of shape {a.shape}")
+    k = _validate.integer("k", k, low=-a.shape[0], high=a.shape[0] - 1)
+    return Particles(a[k], np.asarray(paths.w_hat)[k])
 
 
 def _cloud(mlp: models.MLP, particles: object) -> tuple[jax.Array, jax.Array]:
