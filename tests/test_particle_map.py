@@ -43,6 +43,8 @@ def test_hat_weights_divide_the_output_weights_in_float64():
     h = pm.hat_weights(p, 0.5)
     assert h.a_hat.dtype == np.float64
     np.testing.assert_array_equal(h.a_hat, np.asarray(p["a"], np.float64) / 0.5)
+    traced = jax.jit(lambda params: pm.hat_weights(params, 0.5))(p)  # as inside a record hook: its own dtype
+    assert traced.a_hat.dtype == np.float32
     with pytest.raises(TypeError, match="params must be a dict"):
         pm.hat_weights({"a": p["a"]}, 0.5)
     with pytest.raises(ValueError, match="sigma"):

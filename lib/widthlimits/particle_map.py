@@ -51,8 +51,8 @@ def hat_weights(params: models.Params, sigma: Any) -> Particles:
     ``w (..., d, n_in)``; ``sigma`` is the output-weight std of its width (``scalings.hyperparams(...).sigma``).
 
     Concrete parameters give float64 particles (the division done in float64, so that checking a float32 step
-    against :func:`mf_step` is not limited by the rounding of ``a / sigma``); traced ones, as in
-    :func:`record_hat_weights`, stay in their own dtype.
+    against :func:`mf_step` is not limited by the rounding of ``a / sigma``); traced ones (inside a ``record``
+    hook) stay in their own dtype.
     """
     if not isinstance(params, dict) or not {"w", "v", "a"} <= set(params):
         got = type(params).__name__
@@ -65,12 +65,6 @@ def hat_weights(params: models.Params, sigma: Any) -> Particles:
     a = np.asarray(_validate.array("params['a']", params["a"], kinds="f"), np.float64)
     w = np.asarray(_validate.array("params['w']", params["w"], kinds="f"), np.float64)
     return Particles(a / np.asarray(sigma, np.float64), w)
-
-
-def record_hat_weights(info: StepInfo) -> Particles:
-    """A ``record`` hook for :func:`widthlimits.training.train`: the particles at every step, ``(T+1, d)`` and
-    ``(T+1, d, n_in)`` (defined once here, so that every call reuses one compiled loop)."""
-    return hat_weights(info.params, info.hp.sigma)
 
 
 def record_params(info: StepInfo) -> models.Params:
