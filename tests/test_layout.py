@@ -19,6 +19,7 @@ ORDER = [
     "data",
     "scalings",
     "abc_parametrizations",
+    "limit_models",
     "models",
     "kernel_dynamics",
     "kernels",
@@ -32,10 +33,13 @@ ORDER = [
     "experiments",
     "limits",
     "measure",
+    "width_exponents",
     "width_trends",
     "claims",
     "reporting",
+    "framework_tables",
     "plots",
+    "framework_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
