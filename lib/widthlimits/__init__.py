@@ -3,13 +3,16 @@
 Modules, in the order data flows through them (no module imports one further down the list; the order is
 ``ORDER`` in ``tests/test_layout.py``): ``_validate`` (argument checks), ``numerics`` (round-off, float64
 reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment sizes), ``cifar10``/``data``
-(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``models`` (bias-free MLPs),
+(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``limit_models`` (Golikov's
+three exponents, the stability band, the 13 limit models), ``models`` (bias-free MLPs),
 ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``losses``, ``optimizers``, ``runs``
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
 ``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``widgets``.
+``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``width_exponents`` (measured
+first-step exponents of a sweep), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
+number formats), ``framework_tables``, ``plots``, ``framework_plots`` (the framework chapter's tables and
+figures), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -29,4 +32,7 @@ FORMULA_HOMES = {
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
     "power-law exponent of a quantity versus width": "measure.fit_power_law",
     "seed-bootstrap standard error of that exponent": "measure.bootstrap_slope",
+    "Golikov's exponents q_0 = q_s + 1/2, q_K = 1 + 2 q_s + q_tilde, q_h = q_s + q_tilde": "limit_models.exponents",
+    "stability band -1/2 <= q_h <= 0 and the 13 limit models of one hidden layer": "limit_models.classify",
+    "learned over initial logit, E|f(k) - f(0)| / rms f(0)": "width_exponents.learned_ratio",
 }

@@ -317,10 +317,10 @@ def grid_point(
     width_axis(ax, d.widths)
     ax.set(xlabel="width $d$", title="scale vs width (dashed: derived)")
     ax.legend(fontsize=7)
-    ax, ok, widths = axes[2], d.bad < 0, np.asarray(d.widths, float)
-    good = ok & np.isfinite(d.kernel) & (d.kernel > 0)
+    ax, fine, widths = axes[2], d.bad < 0, np.asarray(d.widths, float)
+    good = fine & np.isfinite(d.kernel) & (d.kernel > 0)
     ax.plot(widths[good], d.kernel[good], "o-", color="tab:purple")
-    for w in widths[~ok]:
+    for w in widths[~fine]:
         ax.axvline(w, color="tab:red", ls=":", lw=1)
     width_axis(ax, d.widths)
     ax.set(xlabel="width $d$", title=f"kernel change after {d.n_steps} steps")
