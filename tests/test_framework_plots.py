@@ -81,11 +81,11 @@ def test_grid_point_draws_a_frame_and_says_when_a_point_is_off_the_grid():
     init = experiments.InitStats(np.ones((4, 1, 5, 3)), np.ones((4, 1, 5, 2, 3)), WIDTHS, ("p",), tuple(range(5)))
     summary = {"gd": {"-1,1": X.point_summaries(sw, init)["p"]}}
     fig = Figure()
-    F.grid_point(fig, summary, q_sigma=-1.0, q_tilde=1.0, optimizer="gd")
+    F.grid_point(fig, summaries=summary, q_sigma=-1.0, q_tilde=1.0, optimizer="gd")
     assert "cell 1: MF" in fig._suptitle.get_text() and len(fig.axes) == 4
     fig = Figure()
-    F.grid_point(fig, summary, q_sigma=1.0, q_tilde=1.0, optimizer="gd")
+    F.grid_point(fig, summaries=summary, q_sigma=1.0, q_tilde=1.0, optimizer="gd")
     assert "diverges" in fig._suptitle.get_text() and not fig.axes[1].axison
     with pytest.raises(ValueError, match="summaries"):
-        F.grid_point(Figure(), summary, q_sigma=-1.0, q_tilde=1.0, optimizer="rmsprop")
+        F.grid_point(Figure(), summaries=summary, q_sigma=-1.0, q_tilde=1.0, optimizer="rmsprop")
     assert limit_models.classify  # the frame's cell comes from the classification

@@ -275,13 +275,14 @@ def ratio_curves(axes: Sequence[Axes], sweep: Sweep, titles: Mapping[str, str] |
 
 def grid_point(
     fig: Any,
-    summaries: Mapping[str, Mapping[str, width_exponents.PointSummary]],
     *,
+    summaries: Mapping[str, Mapping[str, width_exponents.PointSummary]],
     q_sigma: float,
     q_tilde: float,
     optimizer: str,
 ) -> None:
-    """The slider figure of one grid point on an empty ``fig`` (reads ``summaries[optimizer]["qs,qt"]`` only; no
+    """The slider figure of one grid point on an empty ``fig``, a :class:`~widthlimits.widgets.Explorer` ``draw``
+    once ``summaries`` is bound (``functools.partial(grid_point, summaries=...)``; it reads ``summaries[optimizer]["qs,qt"]`` only; no
     computation): the point on the plane with its cell, the measured scales against width with the derived
     power laws dashed, the kernel change after the last step, and the training-loss curves per width."""
     if not isinstance(summaries, Mapping) or optimizer not in summaries:
