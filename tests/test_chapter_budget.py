@@ -137,7 +137,6 @@ NOT_YET = {
     "mean_field_limit",
     "neural_tangent_kernel",
     "nngp_signal_propagation",
-    "scaling_framework",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
 

@@ -281,10 +281,11 @@ def grid_point(
     q_tilde: float,
     optimizer: str,
 ) -> None:
-    """The slider figure of one grid point on an empty ``fig``, a :class:`~widthlimits.widgets.Explorer` ``draw``
-    once ``summaries`` is bound (``functools.partial(grid_point, summaries=...)``; it reads ``summaries[optimizer]["qs,qt"]`` only; no
-    computation): the point on the plane with its cell, the measured scales against width with the derived
-    power laws dashed, the kernel change after the last step, and the training-loss curves per width."""
+    """The slider figure of one grid point on an empty ``fig``: an :class:`~widthlimits.widgets.Explorer`'s
+    ``draw`` once ``summaries`` is bound (``functools.partial(grid_point, summaries=...)``). It reads only
+    ``summaries[optimizer]["qs,qt"]`` (no computation) and shows the point on the plane with its cell, the
+    measured scales against width with the derived power laws dashed, the kernel change after the last step,
+    and the training-loss curves per width."""
     if not isinstance(summaries, Mapping) or optimizer not in summaries:
         raise ValueError(f"summaries must map optimizer names to point summaries, missing {optimizer!r}")
     axes = fig.subplots(1, 4, gridspec_kw=dict(width_ratios=[1.15, 1, 1, 1]))
