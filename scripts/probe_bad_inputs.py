@@ -53,6 +53,7 @@ from widthlimits import (
     data,
     experiments,
     kernels,
+    limit_models,
     limits,
     measure,
     models,
@@ -435,25 +436,25 @@ def build_cases(modules: Iterable[str] = MODULES) -> tuple[list[Case], list[tupl
             [("-1", -1.0), ("0", 0.0), ("nan", NAN), ("inf", INF), ("'0.02'", "0.02"), ("True", True)],
         )
         vary("scalings.hyperparams", scalings.hyperparams, good, "s", [("None", None), ("'mf'", "mf")])
-        vary("scalings.exponents", scalings.exponents, dict(s=mf), "s", [("None", None), ("'mf'", "mf")])
+        vary("limit_models.exponents", limit_models.exponents, dict(s=mf), "s", [("None", None), ("'mf'", "mf")])
         vary(
-            "scalings.classify",
-            scalings.classify,
+            "limit_models.classify",
+            limit_models.classify,
             dict(s=mf),
             "atol",
             [("-1", -1), ("nan", NAN), ("0.5", 0.5), ("'0'", "0")],
         )
         vary(
-            "scalings.classify",
-            scalings.classify,
+            "limit_models.classify",
+            limit_models.classify,
             dict(s=mf),
             "s",
             [("None", None), ("stacked", scalings.stack([mf, ntk]))],
         )
         add(
-            "scalings.classify",
+            "limit_models.classify",
             "from_hat(jnp.array(nan), 1)",
-            lambda: scalings.classify(scalings.from_hat(jnp.array(np.nan), 1.0)),
+            lambda: limit_models.classify(scalings.from_hat(jnp.array(np.nan), 1.0)),
             "q_sigma",
         )
         vary(

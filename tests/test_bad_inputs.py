@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from widthlimits import _validate, measure, models, scalings
+from widthlimits import _validate, limit_models, measure, models, scalings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_exponents_over_arbitrary_values(q):
         makers.append((lambda: scalings.Scaling(-1.0, 1.0, 0.0, q), "q_a"))
     for make, name in makers:
         if valid:
-            assert scalings.classify(make()).regime in scalings.REGIMES
+            assert limit_models.classify(make()).regime in limit_models.REGIMES
         else:
             _raises_naming(make, name)
 
@@ -235,7 +235,7 @@ def test_pytree_placeholders_do_not_trip_scaling_checks():
 
 def test_known_silent_acceptances_are_now_errors():
     with pytest.raises(ValueError, match="q_sigma"):
-        scalings.classify(scalings.from_hat(jnp.array(np.nan), 1.0))
+        limit_models.classify(scalings.from_hat(jnp.array(np.nan), 1.0))
     with pytest.raises(ValueError, match=re.escape("width")):
         scalings.hyperparams(scalings.preset("mf"), 2**200)
     with pytest.raises(ValueError, match="at least 2 seeds"):

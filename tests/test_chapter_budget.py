@@ -135,7 +135,6 @@ NOT_YET = {
     "discrete_time_mean_field",
     "neural_tangent_kernel",
     "nngp_signal_propagation",
-    "scaling_framework",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
 

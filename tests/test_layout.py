@@ -19,6 +19,7 @@ ORDER = [
     "data",
     "scalings",
     "abc_parametrizations",
+    "limit_models",
     "models",
     "kernel_dynamics",
     "kernels",
@@ -34,12 +35,15 @@ ORDER = [
     "particle_map",
     "logit_statistics",
     "measure",
+    "width_exponents",
     "width_trends",
     "limit_properties",
     "claims",
     "reporting",
+    "framework_tables",
     "plots",
     "mean_field_plots",
+    "framework_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

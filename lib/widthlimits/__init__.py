@@ -3,7 +3,8 @@
 Modules, in the order data flows through them (no module imports one further down the list; the order is
 ``ORDER`` in ``tests/test_layout.py``): ``_validate`` (argument checks), ``numerics`` (round-off, float64
 reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment sizes), ``cifar10``/``data``
-(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``models`` (bias-free MLPs),
+(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``limit_models`` (Golikov's
+three exponents, the stability band, the 13 limit models), ``models`` (bias-free MLPs),
 ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``losses``, ``optimizers``, ``runs``
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
 ``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
@@ -13,6 +14,10 @@ their GD map), ``logit_statistics`` (laws of logits across seeds: pooled KLs, ja
 and distances), ``limit_properties`` (the finite net's properties P1-P3 as measured width exponents), ``claims``
 (asserted numerical statements), ``reporting`` (Markdown tables, number formats), ``plots``,
 ``mean_field_plots`` (figures of the mean-field chapters), ``widgets``.
+``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``width_exponents`` (measured
+first-step exponents of a sweep), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
+number formats), ``framework_tables``, ``plots``, ``framework_plots`` (the framework chapter's tables and
+figures), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -36,4 +41,7 @@ FORMULA_HOMES = {
     "pooled, noise-corrected Gaussian KL of two logit laws across seeds": "logit_statistics.pooled_kl",
     "delete-one-seed jackknife standard error": "logit_statistics.jackknife_se",
     "mean-field particle map T_k of one GD step": "particle_map.mf_step",
+    "Golikov's exponents q_0 = q_s + 1/2, q_K = 1 + 2 q_s + q_tilde, q_h = q_s + q_tilde": "limit_models.exponents",
+    "stability band -1/2 <= q_h <= 0 and the 13 limit models of one hidden layer": "limit_models.classify",
+    "learned over initial logit, E|f(k) - f(0)| / rms f(0)": "width_exponents.learned_ratio",
 }
