@@ -30,12 +30,16 @@ ORDER = [
     "sweep_cache",
     "results_files",
     "experiments",
+    "kernel_limit",
+    "particle_limit",
     "limits",
+    "limit_comparison",
     "measure",
     "width_trends",
     "claims",
     "reporting",
     "plots",
+    "limit_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

@@ -8,8 +8,10 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
 ``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``widgets``.
+``Sweep.sel``), ``kernel_limit``/``particle_limit``/``limits`` (limit models: kernel GD, the MF particle
+recursion, divergences of logit laws; ``limits`` re-exports the first two), ``limit_comparison`` (finite nets
+against the limits), ``measure`` (fits and distances), ``claims`` (asserted numerical
+statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``limit_plots`` (limit-comparison figures), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
