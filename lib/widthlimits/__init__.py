@@ -10,8 +10,9 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
 ``Sweep.sel``), ``kernel_limit``/``particle_limit``/``limits`` (limit models: kernel GD, the MF particle
 recursion, divergences of logit laws; ``limits`` re-exports the first two), ``limit_comparison`` (finite nets
-against the limits), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``limit_plots`` (limit-comparison figures), ``widgets``.
+against the limits), ``catapult``/``two_layer_linear`` (the catapult phase of GD on the square loss),
+``measure`` (fits and distances), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
+number formats), ``plots``, ``limit_plots``/``catapult_plots`` (their chapters' figures), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
