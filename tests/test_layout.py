@@ -34,12 +34,15 @@ ORDER = [
     "particle_limit",
     "limits",
     "limit_comparison",
+    "catapult",
+    "two_layer_linear",
     "measure",
     "width_trends",
     "claims",
     "reporting",
     "plots",
     "limit_plots",
+    "catapult_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

@@ -30,6 +30,11 @@ FORMULA_HOMES = {
     "GD and RMSProp with PyTorch's defaults, one rate per layer": "optimizers.optimizer",
     "divergence criterion (NaN, inf, or 1e8 x the initial logit scale)": "divergence.diverged",
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
+    "IC-MF offset f_SP(theta_SP_0) - f(theta_0), fixed at initialisation": "models.init_offset",
+    "span reparametrisation W = W_0 + C X of a GD-trained input layer": "models.span_preactivations",
+    "2-Wasserstein distance between fitted normal logit laws": "limits.logit_divergences",
+    "learning-rate-weighted kernel Theta/n and its top eigenvalue eta* lambda": "catapult.lr_kernel",
+    "exact GD recursion of the two-layer linear (uv) model": "two_layer_linear.linear_model_map",
     "power-law exponent of a quantity versus width": "measure.fit_power_law",
     "seed-bootstrap standard error of that exponent": "measure.bootstrap_slope",
 }
