@@ -31,9 +31,14 @@ ORDER = [
     "sweep_cache",
     "results_files",
     "experiments",
+    "kernel_limit",
+    "particle_limit",
     "limits",
     "particle_map",
     "logit_statistics",
+    "limit_comparison",
+    "catapult",
+    "two_layer_linear",
     "measure",
     "width_exponents",
     "width_trends",
@@ -44,6 +49,8 @@ ORDER = [
     "plots",
     "mean_field_plots",
     "framework_plots",
+    "limit_plots",
+    "catapult_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

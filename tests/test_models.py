@@ -121,3 +121,72 @@ def test_inputs_are_checked_against_n_in_before_the_matmul():
         M.apply_batch(mlp, p, jnp.ones((5, 4)))
     with pytest.raises(ValueError, match="params"):
         M.apply(mlp, M.init(M.MLP(depth=2, n_in=3), 8, S.preset("mf"), key=KEY), jnp.ones(3))
+
+
+# ----------------------------------------------------------------------------------------- IC-MF offset, span
+
+
+def test_init_offset_is_the_reference_minus_the_scaled_logit_at_any_depth():
+    """The offset turns the scaled net's initial logits into the reference's (float32: a few ulps of the logits)."""
+    for depth in (1, 3):
+        mlp = M.MLP(depth=depth, n_in=6)
+        ref = M.init_reference(mlp, 32, key=KEY)
+        p0 = M.init(mlp, 32, S.preset("mf"), key=KEY)
+        xs = jax.random.normal(jax.random.PRNGKey(1), (7, 6))
+        corrected = M.apply_batch(mlp, p0, xs) + M.init_offset(mlp, p0, ref, xs)
+        np.testing.assert_allclose(corrected, M.apply_batch(mlp, ref, xs), rtol=1e-6, atol=1e-7)
+
+
+def test_init_offset_from_preactivations_agrees_with_two_forward_passes():
+    """One hidden layer: phi(Z0)(a_ref - a0) vs a_ref.phi(Z0) - a0.phi(Z0), in float32. Both are sums of d = 64 terms
+    of size |a phi| ~ 0.1, so they agree to ~64 u (0.1 * 64) ~ 4e-7; the tolerance is 5e-6 absolute."""
+    mlp = M.MLP(n_in=6)
+    ref = M.init_reference(mlp, 64, key=KEY)
+    p0 = M.init(mlp, 64, S.preset("mf"), key=KEY)
+    xs = jax.random.normal(jax.random.PRNGKey(1), (9, 6))
+    z0 = xs @ ref["w"].T
+    got = M.init_offset_from_preactivations(mlp, z0, p0["a"], ref["a"])
+    np.testing.assert_allclose(got, M.init_offset(mlp, p0, ref, xs), atol=5e-6)
+    with pytest.raises(ValueError, match="a0"):
+        M.init_offset_from_preactivations(mlp, z0, p0["a"][:5], ref["a"])
+
+
+def test_init_offset_checks_the_draws():
+    mlp = M.MLP(n_in=6)
+    ref, other = M.init_reference(mlp, 8, key=KEY), M.init_reference(mlp, 16, key=KEY)
+    with pytest.raises(ValueError, match="one width"):
+        M.init_offset(mlp, other, ref, jnp.ones((2, 6)))
+    with pytest.raises(ValueError, match="xs"):
+        M.init_offset(mlp, ref, ref, jnp.ones((2, 5)))
+
+
+def test_span_reparametrisation_is_the_weights_after_gd_steps():
+    """Two GD steps of a one-hidden-layer net by autograd keep W in W0 + span(X); C^T follows the step rule
+    C^T <- C^T - eta phi'(Z) * e a^T, and Z on new points is Z0 + G C^T. Float64, so agreement is to ~1e-12."""
+    from widthlimits import numerics
+
+    with numerics.x64():
+        mlp = M.MLP(n_in=8)
+        rng = np.random.default_rng(0)
+        x, xe = jnp.asarray(rng.normal(size=(5, 8))), jnp.asarray(rng.normal(size=(3, 8)))
+        y = jnp.asarray([0.0, 1.0, 1.0, 0.0, 1.0])
+        p = {"w": jnp.asarray(rng.normal(size=(16, 8)) / 3), "v": (), "a": jnp.asarray(rng.normal(size=16) / 4)}
+        w0, ct, eta = p["w"], jnp.zeros((5, 16)), 0.3
+
+        def loss(q):
+            return jnp.mean(jax.nn.softplus(-(2 * y - 1) * M.apply_batch(mlp, q, x)))
+
+        for _ in range(2):
+            z = M.span_preactivations(x @ w0.T, x @ x.T, ct)
+            e = jax.grad(lambda f: jnp.mean(jax.nn.softplus(-(2 * y - 1) * f)))(M.apply_batch(mlp, p, x))
+            ct = ct - eta * jnp.where(z > 0, 1.0, mlp.negative_slope) * jnp.outer(e, p["a"])
+            g = jax.grad(loss)(p)
+            p = {"w": p["w"] - eta * g["w"], "v": (), "a": p["a"] - eta * g["a"]}
+        np.testing.assert_allclose(M.span_weights(w0, ct, x), p["w"], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(M.span_preactivations(xe @ w0.T, xe @ x.T, ct), xe @ p["w"].T, atol=1e-12)
+    with pytest.raises(ValueError, match="ct"):
+        M.span_preactivations(jnp.zeros((3, 4)), jnp.zeros((3, 5)), jnp.zeros((4, 4)))
+    with pytest.raises(ValueError, match="gram"):
+        M.span_preactivations(jnp.zeros((3, 4)), jnp.zeros((2, 5)), jnp.zeros((5, 4)))
+    with pytest.raises(ValueError, match="ct"):
+        M.span_weights(jnp.zeros((4, 8)), jnp.zeros((5, 3)), jnp.zeros((5, 8)))

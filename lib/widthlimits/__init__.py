@@ -18,6 +18,11 @@ and distances), ``limit_properties`` (the finite net's properties P1-P3 as measu
 first-step exponents of a sweep), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
 number formats), ``framework_tables``, ``plots``, ``framework_plots`` (the framework chapter's tables and
 figures), ``widgets``.
+``Sweep.sel``), ``kernel_limit``/``particle_limit``/``limits`` (limit models: kernel GD, the MF particle
+recursion, divergences of logit laws; ``limits`` re-exports the first two), ``limit_comparison`` (finite nets
+against the limits), ``catapult``/``two_layer_linear`` (the catapult phase of GD on the square loss),
+``measure`` (fits and distances), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
+number formats), ``plots``, ``limit_plots``/``catapult_plots`` (their chapters' figures), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -35,6 +40,11 @@ FORMULA_HOMES = {
     "GD and RMSProp with PyTorch's defaults, one rate per layer": "optimizers.optimizer",
     "divergence criterion (NaN, inf, or 1e8 x the initial logit scale)": "divergence.diverged",
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
+    "IC-MF offset f_SP(theta_SP_0) - f(theta_0), fixed at initialisation": "models.init_offset",
+    "span reparametrisation W = W_0 + C X of a GD-trained input layer": "models.span_preactivations",
+    "2-Wasserstein distance between fitted normal logit laws": "limits.logit_divergences",
+    "learning-rate-weighted kernel Theta/n and its top eigenvalue eta* lambda": "catapult.lr_kernel",
+    "exact GD recursion of the two-layer linear (uv) model": "two_layer_linear.linear_model_map",
     "power-law exponent of a quantity versus width": "measure.fit_power_law",
     "seed-bootstrap standard error of that exponent": "measure.bootstrap_slope",
     "relative change of the tangent kernel, E_x |Theta_k(x,x) / Theta_0(x,x) - 1|": "measure.kernel_change",

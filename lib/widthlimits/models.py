@@ -248,12 +248,7 @@ def layer_kernel_diag(mlp: MLP, params: Params, xs: jax.Array) -> jax.Array:
     return jnp.stack([jnp.sum(u * u, -1) * jnp.sum(g * g, -1) for u, g in zip(inputs, deltas)])
 
 
-def init_corrected(mlp: MLP, params0: Params, params0_reference: Params) -> Callable[[Params, jax.Array], jax.Array]:
-    r"""The initialisation-corrected model :math:`f(\theta) - f(\theta_0) + f_{\text{ref}}(\theta^{\text{ref}}_0)`.
-
-    ``params0`` is the scaled initial draw and ``params0_reference`` the same draw unscaled (standard
-    parametrisation). Gradients flow through the first term only. Returns ``(params, x (n_in,)) -> ()``.
-    """
+def _check_same_draw(mlp: MLP, params0: Params, params0_reference: Params) -> None:
     _check_params(_check_mlp(mlp), params0, "params0")
     _check_params(mlp, params0_reference, "params0_reference")
     if params0["w"].shape != params0_reference["w"].shape:
@@ -262,8 +257,79 @@ def init_corrected(mlp: MLP, params0: Params, params0_reference: Params) -> Call
             f"{params0_reference['w'].shape[0]}"
         )
 
+
+def init_offset(mlp: MLP, params0: Params, params0_reference: Params, xs: jax.Array) -> jax.Array:
+    r"""The IC-MF offset :math:`f_{\text{SP}}(\theta^{\text{SP}}_0; x) - f(\theta_0; x)`, a constant of the run.
+
+    This is the one home of the IC-MF formula :math:`f(\theta) - f(\theta_0) + f_{\text{SP}}(\theta^{\text{SP}}_0)`:
+    the corrected logit is the plain one plus this offset, fixed at initialisation (:func:`init_corrected` uses it;
+    :mod:`widthlimits.engines` still writes the same difference inline). ``params0`` is the scaled initial draw,
+    ``params0_reference`` the same draw unscaled (standard parametrisation); ``xs (n, n_in) -> (n,)``. For one
+    hidden layer see :func:`init_offset_from_preactivations`, the same number without a second forward pass.
+    """
+    _check_same_draw(mlp, params0, params0_reference)
+    _check_x(mlp, "xs", xs, 2)
+    return apply_batch(mlp, params0_reference, xs) - apply_batch(mlp, params0, xs)
+
+
+def init_offset_from_preactivations(mlp: MLP, z0: jax.Array, a0: jax.Array, a_reference: jax.Array) -> jax.Array:
+    r""":func:`init_offset` of one hidden layer from its pre-activations: :math:`\phi(Z_0)(a^{\text{SP}}_0 - a_0)`.
+
+    The input layer is never rescaled (:func:`rescale`), so the two draws share :math:`Z_0 = X W_0^\top` and differ
+    only in the output layer. ``z0 (n, d)``, ``a0 (d,)`` (scaled), ``a_reference (d,)`` (unscaled) ``-> (n,)``.
+    Shapes are checked, values only when concrete (it is called inside compiled engines).
+    """
+    _check_mlp(mlp)
+    z0 = _validate.array("z0", z0, ndim=2, kinds="f")
+    for name, a in (("a0", a0), ("a_reference", a_reference)):
+        _validate.array(name, a, shape=(z0.shape[1],), kinds="f")
+    return mlp.phi(z0) @ (a_reference - a0)
+
+
+def init_corrected(mlp: MLP, params0: Params, params0_reference: Params) -> Callable[[Params, jax.Array], jax.Array]:
+    r"""The initialisation-corrected model :math:`f(\theta) - f(\theta_0) + f_{\text{ref}}(\theta^{\text{ref}}_0)`.
+
+    ``params0`` is the scaled initial draw and ``params0_reference`` the same draw unscaled (standard
+    parametrisation); the offset is :func:`init_offset`. Gradients flow through the first term only. Returns
+    ``(params, x (n_in,)) -> ()``.
+    """
+    _check_same_draw(mlp, params0, params0_reference)
+
     def f(params: Params, x: jax.Array) -> jax.Array:
-        offset = apply(mlp, params0_reference, x) - apply(mlp, params0, x)
+        offset = init_offset(mlp, params0, params0_reference, x[None])[0]
         return apply(mlp, params, x) + jax.lax.stop_gradient(offset)
 
     return f
+
+
+# ----------------------------------------------------------------------------------------- span of the inputs
+
+
+def span_preactivations(z0: jax.Array, gram: jax.Array, ct: jax.Array) -> jax.Array:
+    r"""Pre-activations of an input layer that moved in the span of the training inputs: :math:`Z_0 + G C^\top`.
+
+    The span reparametrisation: one hidden layer trained by GD on :math:`n` training inputs :math:`X` (rows) keeps
+    :math:`W = W_0 + C X` exactly, because every gradient of :math:`W` is
+    :math:`(\phi'(Z)\odot e\,a^\top)^\top X`; a step is :math:`C^\top \leftarrow C^\top - \eta_W\,
+    \phi'(Z)\odot e\,a^\top`. So on any points :math:`X_{\text{eval}}` (rows) the pre-activations are
+    :math:`X_{\text{eval}} W^\top = Z_0 + G C^\top` with :math:`Z_0 = X_{\text{eval}} W_0^\top` and the Gram matrix
+    :math:`G = X_{\text{eval}} X^\top`, and :math:`C^\top` (``(n, d)``) replaces the ``(d, n_in)`` weights.
+    ``z0 (N, d)``, ``gram (N, n)``, ``ct (n, d) -> (N, d)``. The home of this formula (the MF particle recursion uses
+    it; the Gram training engine still writes the same product inline); :func:`span_weights` gives the weights
+    themselves.
+    """
+    z0 = _validate.array("z0", z0, ndim=2, kinds="f")
+    gram = _validate.array("gram", gram, shape=(z0.shape[0], None), kinds="f")
+    _validate.array("ct", ct, shape=(gram.shape[1], z0.shape[1]), kinds="f")
+    return z0 + gram @ ct
+
+
+def span_weights(w0: jax.Array, ct: jax.Array, x: jax.Array) -> jax.Array:
+    r"""The input layer :math:`W = W_0 + C X` of the span reparametrisation (:func:`span_preactivations`).
+
+    ``w0 (d, n_in)``, ``ct (n, d)`` (:math:`C^\top`), ``x (n, n_in)`` the training inputs ``-> (d, n_in)``.
+    """
+    w0 = _validate.array("w0", w0, ndim=2, kinds="f")
+    x = _validate.array("x", x, shape=(None, w0.shape[1]), kinds="f")
+    _validate.array("ct", ct, shape=(x.shape[0], w0.shape[0]), kinds="f")
+    return w0 + ct.T @ x
