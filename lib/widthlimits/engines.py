@@ -58,7 +58,7 @@ def _direct_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Datase
     x, y, xt, yt = data
 
     def offset(xs):  # the IC-MF correction, a constant of the run
-        return run.init_corrected * (models.apply_batch(mlp, p_ref, xs) - models.apply_batch(mlp, p0, xs))
+        return run.init_corrected * models.init_offset(mlp, p0, p_ref, xs)
 
     off_train, off_test = offset(x), offset(xt)
 
@@ -112,12 +112,12 @@ def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset,
     n = x.shape[0]
     gram_all = jnp.concatenate([x, xt]) @ x.T  # (n + n_test, n), shared by every run of a vmapped batch
     z0 = z0_all[:n]
-    off_all = run.init_corrected * (mlp.phi(z0_all) @ (a_ref - a0))
+    off_all = run.init_corrected * models.init_offset_from_preactivations(mlp, z0_all, a0, a_ref)
     xk_sq = jnp.sum(xt[:n_kernel] ** 2, axis=1)
 
     def evaluate(state):
         ct, a = state
-        z_all = z0_all + gram_all @ ct
+        z_all = models.span_preactivations(z0_all, gram_all, ct)
         z, zt = z_all[:n], z_all[n:]
         f_all = mlp.phi(z_all) @ a + off_all
         f = f_all[:n]
@@ -144,7 +144,7 @@ def _gram_engine(mlp, width, n_kernel, ref_width, loss, run: Run, data: Dataset,
         if w_ref is None:
             raise ValueError("the Gram engine's parameters need the draw's input layer: use training.engine")
         ct, a = state
-        return {"w": jnp.asarray(w_ref, dtype) + ct.T @ x, "v": (), "a": a}
+        return {"w": models.span_weights(jnp.asarray(w_ref, dtype), ct, x), "v": (), "a": a}
 
     return (jnp.zeros((x.shape[0], width), x.dtype), a0), evaluate, update, params
 

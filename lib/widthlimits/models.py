@@ -262,8 +262,8 @@ def init_offset(mlp: MLP, params0: Params, params0_reference: Params, xs: jax.Ar
     r"""The IC-MF offset :math:`f_{\text{SP}}(\theta^{\text{SP}}_0; x) - f(\theta_0; x)`, a constant of the run.
 
     This is the one home of the IC-MF formula :math:`f(\theta) - f(\theta_0) + f_{\text{SP}}(\theta^{\text{SP}}_0)`:
-    the corrected logit is the plain one plus this offset, fixed at initialisation (:func:`init_corrected` uses it;
-    :mod:`widthlimits.engines` still writes the same difference inline). ``params0`` is the scaled initial draw,
+    the corrected logit is the plain one plus this offset, fixed at initialisation (:func:`init_corrected` and the
+    direct training engine of :mod:`widthlimits.engines` use it). ``params0`` is the scaled initial draw,
     ``params0_reference`` the same draw unscaled (standard parametrisation); ``xs (n, n_in) -> (n,)``. For one
     hidden layer see :func:`init_offset_from_preactivations`, the same number without a second forward pass.
     """
@@ -314,8 +314,8 @@ def span_preactivations(z0: jax.Array, gram: jax.Array, ct: jax.Array) -> jax.Ar
     \phi'(Z)\odot e\,a^\top`. So on any points :math:`X_{\text{eval}}` (rows) the pre-activations are
     :math:`X_{\text{eval}} W^\top = Z_0 + G C^\top` with :math:`Z_0 = X_{\text{eval}} W_0^\top` and the Gram matrix
     :math:`G = X_{\text{eval}} X^\top`, and :math:`C^\top` (``(n, d)``) replaces the ``(d, n_in)`` weights.
-    ``z0 (N, d)``, ``gram (N, n)``, ``ct (n, d) -> (N, d)``. The home of this formula (the MF particle recursion uses
-    it; the Gram training engine still writes the same product inline); :func:`span_weights` gives the weights
+    ``z0 (N, d)``, ``gram (N, n)``, ``ct (n, d) -> (N, d)``. The home of this formula (the MF particle recursion and
+    the Gram training engine use it); :func:`span_weights` gives the weights
     themselves.
     """
     z0 = _validate.array("z0", z0, ndim=2, kinds="f")
