@@ -136,7 +136,6 @@ NOT_YET = {
     "dynamically_stable_limits",
     "mean_field_limit",
     "neural_tangent_kernel",
-    "nngp_signal_propagation",
     "scaling_framework",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")

@@ -22,11 +22,13 @@ ORDER = [
     "models",
     "kernel_dynamics",
     "kernels",
+    "signal_propagation",
     "losses",
     "optimizers",
     "runs",
     "engines",
     "training",
+    "kernel_motion",
     "sweep_cache",
     "results_files",
     "experiments",
@@ -36,6 +38,7 @@ ORDER = [
     "claims",
     "reporting",
     "plots",
+    "kernel_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
