@@ -54,3 +54,32 @@ def test_standardised_laws_and_phase_diagram_draw(two_axes):
     with pytest.raises(ValueError, match="chi"):
         plots.phase_diagram(axes, sw2, sb2, c, chi[:2], c)
     plt.close(fig)
+
+
+def test_output_paths_draw_three_lines_per_image_and_check_shapes(two_axes):
+    steps, paths = np.arange(4), [rng(k).standard_normal((4, 6)) for k in range(3)]
+    plots.output_paths(two_axes[0], steps, *paths, n_images=2, title="t")
+    lines = two_axes[0].get_lines()
+    assert len(lines) == 6 and [ln.get_linestyle() for ln in lines[:3]] == ["-", "--", ":"]
+    np.testing.assert_allclose(lines[3].get_ydata(), paths[0][:, 1])
+    assert two_axes[0].get_legend_handles_labels()[1] == ["network", "linearised", "kernel GD on Θ_ref"]
+    with pytest.raises(ValueError, match="network, linearised and reference"):
+        plots.output_paths(two_axes[1], steps, paths[0], paths[1][:3], paths[2])
+    with pytest.raises(ValueError, match="n_images"):
+        plots.output_paths(two_axes[1], steps, *paths, n_images=7)
+
+
+def test_slopes_draw_seed_means_with_their_fits(two_axes):
+    from widthlimits import measure
+
+    widths = [64, 128, 256]
+    values = np.array([[1.0, 1.2], [0.5, 0.6], [0.25, 0.3]])  # (width, seed), slope -1
+    fit = measure.bootstrap_slope(widths, values)
+    plots.slopes(two_axes[0], widths, {"motion": (values, fit, "k", "s")}, ylabel="y", title="t")
+    points = two_axes[0].get_lines()[0]
+    np.testing.assert_allclose(points.get_ydata(), values.mean(1))
+    assert points.get_label().startswith("motion: slope -1.0")
+    with pytest.raises(TypeError, match="fit"):
+        plots.slopes(two_axes[1], widths, {"motion": (values, -1.0, "k", "s")})
+    with pytest.raises(ValueError, match="series"):
+        plots.slopes(two_axes[1], widths, {})

@@ -7,7 +7,8 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``signal_propagation`` (the NNGP
 recursion as a map in depth: q*, chi_1, order and chaos), ``losses``, ``optimizers``, ``runs``
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
-``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
+``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``kernel_motion`` (how far a
+one-hidden-layer net's tangent kernel and outputs move, replayed on the Gram engine), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
 ``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
 statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``kernel_plots`` (figures of the
@@ -37,5 +38,6 @@ FORMULA_HOMES = {
     "chi_1 = sigma_w^2 E phi'(sqrt(q*) z)^2": "signal_propagation.chi1",
     "correlation map c -> (sigma_w^2 E_{q,c}[phi phi] + sigma_b^2) / q": "signal_propagation.correlation_map",
     "critical sigma_w^2 (chi_1(q*) = 1)": "signal_propagation.critical_sigma_w2",
+    "split of the tangent-kernel diagonal's change (flips, output weights, output layer)": "kernel_motion.split_change",
     "depth scale xi_c = -1/log(slope of the correlation map at c*)": "signal_propagation.depth_scale",
 }

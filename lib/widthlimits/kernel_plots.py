@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from widthlimits import _validate, kernels
+from widthlimits import _validate, kernels, plots
+from widthlimits.measure import PowerLaw
 
 
 # ----------------------------------------------------------------------------------------- NNGP and signal propagation
@@ -96,3 +97,41 @@ def phase_diagram(
     axes[1].figure.colorbar(im, ax=axes[1], label="log$_{10}$ of the depth scale $\\xi_c$ (layers)")
     axes[1].contour(*grids, chi_, levels=[1.0], colors="white", linewidths=2)
     axes[1].set(xlabel="$\\sigma_w^2$", ylabel="$\\sigma_b^2$", title="depth scale diverges on the critical line")
+
+
+# ----------------------------------------------------------------------------------------- the tangent kernel
+def output_paths(
+    ax: Axes, steps: Any, network: Any, linearised: Any, reference: Any, *, n_images: int = 4, title: str = ""
+) -> None:
+    """Test outputs against the step for the first ``n_images`` images: the network (solid, one colour per image),
+    its linearisation (black dashed) and kernel GD on the expected kernel (black dotted); each ``(T+1, m)``."""
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    steps = np.asarray(_validate.array("steps", steps, ndim=1, kinds="fiu"))
+    paths = [np.asarray(_validate.array(n, v, ndim=2), float) for n, v in
+             (("network", network), ("linearised", linearised), ("reference", reference))]  # fmt: skip
+    if any(p.shape != paths[0].shape or p.shape[0] != len(steps) for p in paths):
+        raise ValueError(f"network, linearised and reference must all have shape (len(steps), m), got "
+                         f"{[p.shape for p in paths]} for {len(steps)} steps")  # fmt: skip
+    n_images = _validate.integer("n_images", n_images, low=1, high=paths[0].shape[1])
+    for j, colour in zip(range(n_images), plt.get_cmap("tab10").colors):
+        first = j == 0
+        ax.plot(steps, paths[0][:, j], color=colour, lw=2, label="network" if first else None)
+        ax.plot(steps, paths[1][:, j], color="k", ls="--", lw=1, label="linearised" if first else None)
+        ax.plot(steps, paths[2][:, j], color="k", ls=":", lw=1, label="kernel GD on Θ_ref" if first else None)
+    ax.set(xlabel="GD step", ylabel="test output f(x)", title=title)
+    ax.legend(fontsize=8)
+
+
+def slopes(ax: Axes, widths: Sequence[float], series: dict, *, xlabel: str = "width $d$", ylabel: str = "",
+           title: str = "") -> None:  # fmt: skip
+    """:func:`widthlimits.plots.power_law` of each ``series {label: (values (W, S), fit, colour, marker)}``:
+    the seed means against width with the fitted line, then labels and a legend."""
+    if not isinstance(series, dict) or not series:
+        raise ValueError("series must be a non-empty dict {label: (values, fit, colour, marker)}")
+    for label, (values, fit, colour, marker) in series.items():
+        if not isinstance(fit, PowerLaw):
+            raise TypeError(f"series[{label!r}]'s fit must be a measure.PowerLaw, got {type(fit).__name__}")
+        plots.power_law(ax, widths, np.asarray(values).mean(1), fit, label=label, color=colour, marker=marker)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
