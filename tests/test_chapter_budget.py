@@ -135,7 +135,6 @@ NOT_YET = {
     "discrete_time_mean_field",
     "dynamically_stable_limits",
     "mean_field_limit",
-    "neural_tangent_kernel",
     "scaling_framework",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
