@@ -25,6 +25,7 @@ GD on a fixed expected kernel from the same outputs; :func:`sup_rms` is the dist
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -105,14 +106,17 @@ def trained_params(
         raise ValueError(f"scaling.optimizer must be 'gd' (the Gram engine is exact for GD), got {scaling.optimizer!r}")
     run = training.make_run(scaling, key=key, ref_lr=ref_lr)
     config = training.TrainConfig(n_steps=n_steps, n_kernel=1, ref_width=ref_width, engine="gram", loss=loss)
+    return _trained(mlp, _validate.width("width", width), config, run, data_mod.check_dataset(data, mlp.n_in))
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "width", "config"))
+def _trained(mlp: models.MLP, width: int, config: training.TrainConfig, run: training.Run, data: Dataset):
+    """:func:`trained_params` compiled once per ``(mlp, width, config)``: the run and the data are arguments (never
+    constants of the program, so a compiled program cannot hold a stale training set), and every seed reuses it."""
     eng = training.engine(mlp, width, run, data, config)
-
-    @jax.jit
-    def final_state(state):
-        step = lambda s, _: (eng.update(s, eng.observe(s)), None)  # noqa: E731
-        return jax.lax.scan(step, state, None, length=config.n_steps)[0]
-
-    return eng.params(eng.init()), eng.params(final_state(eng.init()))
+    step = lambda s, _: (eng.update(s, eng.observe(s)), None)  # noqa: E731
+    final = jax.lax.scan(step, eng.init(), None, length=config.n_steps)[0]
+    return eng.params(eng.init()), eng.params(final)
 
 
 def _sweep_runs(mlp, widths, scaling, seeds, ref_lr, ref_width):
