@@ -131,8 +131,6 @@ def repeated_blocks() -> list[tuple[str, list[str]]]:
 #: budget while still listed fails the test, so the list can only shrink, and the summary shows what is left.
 NOT_YET = {
     "deep_nets_rmsprop",
-    "neural_tangent_kernel",
-    "nngp_signal_propagation",
 }
 _OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
 

@@ -28,7 +28,7 @@ def gauss_pairs():
     return np.random.default_rng(0).standard_normal((2, 1_000_000))
 
 
-@pytest.mark.parametrize("activation", K.ACTIVATIONS)
+@pytest.mark.parametrize("activation", models.ACTIVATIONS)
 @pytest.mark.parametrize("rho", [-0.9, 0.0, 0.5, 0.99])
 def test_dual_matches_monte_carlo(gauss_pairs, activation, rho):
     """10^6 Gaussian pairs; tolerance Z standard errors of the sample mean (plus 2e-6 for float32 rounding)."""
@@ -40,6 +40,35 @@ def test_dual_matches_monte_carlo(gauss_pairs, activation, rho):
         samples = fn(u) * fn(v)
         se = samples.std() / np.sqrt(samples.size)
         assert abs(samples.mean() - float(value)) <= Z * se + 2e-6, (name, samples.mean(), float(value), se)
+
+
+def test_activations_have_one_home():
+    assert not hasattr(K, "ACTIVATIONS")  # kernels takes models.ACTIVATIONS: one list, one place to extend
+
+
+@pytest.mark.parametrize("activation", models.ACTIVATIONS)
+def test_mc_dual_is_the_sample_mean_the_closed_forms_are_the_limit_of(gauss_pairs, activation):
+    """mc_dual against the hand-written samples above (same pairs: equal to float32 rounding of phi) and against
+    dual within Z of its own standard errors; the error is the sample std / sqrt(N)."""
+    s11, s22, rho = 1.3, 0.7, 0.4
+    z1, z2 = gauss_pairs
+    u, v = np.sqrt(s11) * z1, np.sqrt(s22) * (rho * z1 + np.sqrt(1 - rho**2) * z2)
+    mc = K.mc_dual(activation, s11, rho * np.sqrt(s11 * s22), s22, gauss_pairs)
+    exact = K.dual(activation, s11, rho * np.sqrt(s11 * s22), s22)
+    for fn, (mean, se), value in zip(PHI[activation], mc, exact):
+        samples = fn(u) * fn(v)
+        np.testing.assert_allclose(se, samples.std() / np.sqrt(samples.size), rtol=1e-5)
+        assert abs(mean - samples.mean()) <= 1e-6 * max(1.0, abs(samples.mean()))  # phi in float32 vs float64
+        assert abs(mean - float(value)) <= Z * se + 2e-6, (mean, float(value), se)
+
+
+def test_mc_dual_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="s12"):
+        K.mc_dual("relu", 1.0, 2.0, 1.0, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="z"):
+        K.mc_dual("relu", 1.0, 0.5, 1.0, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="s11"):
+        K.mc_dual("relu", 0.0, 0.0, 1.0, np.zeros((2, 4)))
 
 
 @pytest.mark.parametrize("alpha", [0.02, 0.3, 0.75])

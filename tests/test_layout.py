@@ -23,11 +23,13 @@ ORDER = [
     "models",
     "kernel_dynamics",
     "kernels",
+    "signal_propagation",
     "losses",
     "optimizers",
     "runs",
     "engines",
     "training",
+    "kernel_motion",
     "sweep_cache",
     "results_files",
     "experiments",
@@ -51,6 +53,7 @@ ORDER = [
     "framework_plots",
     "limit_plots",
     "catapult_plots",
+    "kernel_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

@@ -6,8 +6,12 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 (CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``limit_models`` (Golikov's
 three exponents, the stability band, the 13 limit models), ``models`` (bias-free MLPs),
 ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``losses``, ``optimizers``, ``runs``
+(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``models`` (bias-free MLPs),
+``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``signal_propagation`` (the NNGP
+recursion as a map in depth: q*, chi_1, order and chaos), ``losses``, ``optimizers``, ``runs``
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
-``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
+``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``kernel_motion`` (how far a
+one-hidden-layer net's tangent kernel and outputs move, replayed on the Gram engine), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
 ``Sweep.sel``), ``limits`` (limit models), ``particle_map`` (the mean-field particles of a one-hidden-layer net and
 their GD map), ``logit_statistics`` (laws of logits across seeds: pooled KLs, jackknife errors), ``measure`` (fits
@@ -23,6 +27,9 @@ recursion, divergences of logit laws; ``limits`` re-exports the first two), ``li
 against the limits), ``catapult``/``two_layer_linear`` (the catapult phase of GD on the square loss),
 ``measure`` (fits and distances), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
 number formats), ``plots``, ``limit_plots``/``catapult_plots`` (their chapters' figures), ``widgets``.
+``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
+statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``kernel_plots`` (figures of the
+kernel chapters), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -54,4 +61,12 @@ FORMULA_HOMES = {
     "Golikov's exponents q_0 = q_s + 1/2, q_K = 1 + 2 q_s + q_tilde, q_h = q_s + q_tilde": "limit_models.exponents",
     "stability band -1/2 <= q_h <= 0 and the 13 limit models of one hidden layer": "limit_models.classify",
     "learned over initial logit, E|f(k) - f(0)| / rms f(0)": "width_exponents.learned_ratio",
+    "dual activations E[phi(u)phi(v)], E[phi'(u)phi'(v)] (closed forms, Gauss-Hermite for tanh)": "kernels.dual",
+    "length map q -> sigma_w^2 E phi(sqrt(q) z)^2 + sigma_b^2": "signal_propagation.length_map",
+    "length fixed point q*": "signal_propagation.length_fixed_point",
+    "chi_1 = sigma_w^2 E phi'(sqrt(q*) z)^2": "signal_propagation.chi1",
+    "correlation map c -> (sigma_w^2 E_{q,c}[phi phi] + sigma_b^2) / q": "signal_propagation.correlation_map",
+    "critical sigma_w^2 (chi_1(q*) = 1)": "signal_propagation.critical_sigma_w2",
+    "split of the tangent-kernel diagonal's change (flips, output weights, output layer)": "kernel_motion.split_change",
+    "depth scale xi_c = -1/log(slope of the correlation map at c*)": "signal_propagation.depth_scale",
 }

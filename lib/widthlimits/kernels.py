@@ -3,7 +3,8 @@ r"""Infinite-width kernels in closed form, their finite-width estimates, and ker
 **Dual activations.** For :math:`(u, v) \sim \mathcal N(0, [[s_{11}, s_{12}], [s_{12}, s_{22}]])`,
 :func:`dual` returns :math:`\mathbb E[\phi(u)\phi(v)]` and :math:`\mathbb E[\phi'(u)\phi'(v)]`: the arc-cosine
 forms of Cho & Saul for ReLU and leaky ReLU, Williams' arcsine form for erf, and a 2-D Gauss-Hermite rule for
-tanh (which has no closed form; :func:`gaussian_expectation` does it for any function).
+tanh (which has no closed form; :func:`gaussian_expectation` does it for any function). :func:`mc_dual` is the
+Monte-Carlo estimate they are the limit of. Activations are :data:`widthlimits.models.ACTIVATIONS`.
 
 **Recursions.** A net with :math:`L` hidden layers, :math:`h^1 = \sigma_w W^1 x/\sqrt{n_0} + \sigma_b b^1`,
 :math:`h^{l+1} = \sigma_w W^{l+1}\phi(h^l)/\sqrt{n_l} + \sigma_b b^{l+1}`, :math:`f = h^{L+1}` with standard Gaussian
@@ -43,7 +44,6 @@ import numpy as np
 from widthlimits import _validate, models, scalings
 from widthlimits.kernel_dynamics import KernelTrajectory, kernel_gd, mse_kernel_flow, mse_kernel_gd  # noqa: F401
 
-ACTIVATIONS = ("relu", "leaky_relu", "erf", "tanh")
 PARAMETRIZATIONS = ("ntk", "standard")
 LOSSES = ("logistic", "mse")
 #: Most Gauss-Hermite nodes per axis: the rule scans n_points**2 pairs, and NumPy's weights are NaN at 400.
@@ -128,7 +128,7 @@ def dual(activation: str, s11, s12, s22, *, negative_slope: float = 0.1, n_point
     For erf: :math:`\frac2\pi\arcsin\frac{2s_{12}}{\sqrt{(1+2s_{11})(1+2s_{22})}}` and
     :math:`\frac4\pi[(1+2s_{11})(1+2s_{22}) - 4s_{12}^2]^{-1/2}`.
     """
-    _validate.choice("activation", activation, ACTIVATIONS)
+    _validate.choice("activation", activation, models.ACTIVATIONS)
     negative_slope = _validate.real("negative_slope", negative_slope, low=0, high=1)
     n_points = _validate.integer("n_points", n_points, low=1, high=MAX_GAUSS_POINTS)
     s11, s12, s22 = _check_variances(s11, s12, s22)
@@ -147,6 +147,43 @@ def dual(activation: str, s11, s12, s22, *, negative_slope: float = 0.1, n_point
     return tuple(gaussian_expectation(fn, s11, s12, s22, n_points=n_points) for fn in (_tanh_pair, _dtanh_pair))
 
 
+def _dphi(activation: str, t: np.ndarray, negative_slope: float) -> np.ndarray:
+    """phi'(t) in float64 NumPy (ReLU's kink: derivative 0 at t = 0, a null set)."""
+    if activation in ("relu", "leaky_relu"):
+        return np.where(t > 0, 1.0, 0.0 if activation == "relu" else negative_slope)
+    if activation == "erf":
+        return 2 / np.sqrt(np.pi) * np.exp(-(t**2))
+    return 1 - np.tanh(t) ** 2
+
+
+def mc_dual(
+    activation: str, s11: float, s12: float, s22: float, z: Any, *, negative_slope: float = 0.1
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    r"""Monte-Carlo :func:`dual`: ``((mean, se) of phi(u)phi(v), (mean, se) of phi'(u)phi'(v))``.
+
+    ``z (2, N)`` are standard Gaussian pairs, mapped to :math:`u = \sqrt{s_{11}}z_1`,
+    :math:`v = \sqrt{s_{22}}(\rho z_1 + \sqrt{1-\rho^2}z_2)`; ``se`` is the sample standard deviation over
+    :math:`\sqrt N`, so :func:`dual` should lie within a few ``se``. :math:`\phi` is :meth:`models.MLP.phi`
+    (float32), :math:`\phi'` and the products are float64. ``s11, s22 > 0`` and ``s12`` scalars.
+    """
+    _validate.choice("activation", activation, models.ACTIVATIONS)
+    negative_slope = _validate.real("negative_slope", negative_slope, low=0, high=1)
+    s11, s22 = (_validate.real(n, v, low=0, open_low=True) for n, v in (("s11", s11), ("s22", s22)))
+    rho = _validate.real("s12", s12) / math.sqrt(s11 * s22)
+    if abs(rho) > 1 + 1e-5:
+        raise ValueError(f"s12 must satisfy s12**2 <= s11 * s22 (a covariance), got s12 = {s12!r}")
+    z = np.asarray(_validate.array("z", z, ndim=2, kinds="f"), np.float64)
+    if z.shape[0] != 2 or z.shape[1] < 2:
+        raise ValueError(f"z must have shape (2, N) with N >= 2 (standard Gaussian pairs), got {z.shape}")
+    rho = min(max(rho, -1.0), 1.0)
+    u = np.sqrt(s11) * z[0]
+    v = np.sqrt(s22) * (rho * z[0] + np.sqrt(1 - rho**2) * z[1])
+    phi = models.MLP(activation=activation, negative_slope=negative_slope, n_in=1).phi
+    fu, fv = (np.asarray(phi(jnp.asarray(t)), np.float64) for t in (u, v))
+    du, dv = (_dphi(activation, t, negative_slope) for t in (u, v))
+    return tuple((float(p.mean()), float(p.std() / np.sqrt(p.size))) for p in (fu * fv, du * dv))
+
+
 # ----------------------------------------------------------------------------------------- recursions
 class LayerTerms(NamedTuple):
     r"""``nngp (n1, n2)`` :math:`\Sigma^{L+1}`; per layer ``l = 1..L+1`` (index ``l-1``), ``inputs (L+1, n1, n2)``
@@ -160,7 +197,7 @@ class LayerTerms(NamedTuple):
 def _validate_net(depth, activation, sigma_w2, sigma_b2, negative_slope) -> tuple[int, float, float, float]:
     """Checked ``(depth, sigma_w2, sigma_b2, negative_slope)`` as Python numbers (static jit arguments)."""
     depth = _validate.integer("depth", depth, low=1)
-    _validate.choice("activation", activation, ACTIVATIONS)
+    _validate.choice("activation", activation, models.ACTIVATIONS)
     sigma_w2 = _validate.real("sigma_w2", sigma_w2, low=0, open_low=True)
     sigma_b2 = _validate.real("sigma_b2", sigma_b2, low=0)
     negative_slope = _validate.real("negative_slope", negative_slope, low=0, high=1)
