@@ -33,9 +33,11 @@ ORDER = [
     "limits",
     "measure",
     "width_trends",
+    "layer_dynamics",
     "claims",
     "reporting",
     "plots",
+    "deep_net_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

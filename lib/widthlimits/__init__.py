@@ -8,8 +8,9 @@ reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment size
 (what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
 ``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``sweep_cache``/
 ``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``widgets``.
+``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``layer_dynamics`` (per-layer records
+of deep nets), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables, number formats),
+``plots``, ``deep_net_plots`` (per-layer figures of deep nets), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -25,6 +26,9 @@ FORMULA_HOMES = {
     "square loss onto targets +-1": "losses.square_loss",
     "accuracy sign(f) = 2y - 1": "losses.accuracy",
     "GD and RMSProp with PyTorch's defaults, one rate per layer": "optimizers.optimizer",
+    "RMSProp's first-step eps factor |g| / (|g| + eps/sqrt(1-alpha))": "optimizers.rmsprop_eps_factor",
+    "hat units of a layer's move (row norm of W; |dV|/sigma, |da|/sigma)": "layer_dynamics.hat_size",
+    "exact mean squares of deep leaky-ReLU pre-activations at initialisation": "layer_dynamics.exact_mean_squares",
     "divergence criterion (NaN, inf, or 1e8 x the initial logit scale)": "divergence.diverged",
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
     "power-law exponent of a quantity versus width": "measure.fit_power_law",
