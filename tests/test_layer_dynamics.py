@@ -251,3 +251,15 @@ def test_rmsprop_move_bounds_are_the_sign_move_in_hat_units():
         np.testing.assert_allclose(bounds, sign, rtol=1e-6)
     with pytest.raises(ValueError, match="ref_lr"):
         LD.rmsprop_move_bounds(2, n_in=3072, ref_lr=0.0)
+
+
+def test_record_statistics_reject_bad_arguments():
+    recs = synthetic()
+    with pytest.raises(TypeError, match="records"):
+        LD.exponents({"step": 1}, "step", depth=2, variant="GD", step=0)
+    with pytest.raises(ValueError, match="depth"):
+        LD.gd_equivalent(recs, 3, "GD", 0)
+    with pytest.raises(ValueError, match="variant"):
+        LD.exponents(recs, "step", depth=2, variant="Adam", step=0)
+    with pytest.raises(TypeError, match="records"):
+        LD.init_z_max(None, 2, S.preset("mf"), 1.0)

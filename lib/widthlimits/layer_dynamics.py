@@ -312,6 +312,12 @@ def record_depths(
 # --- what the chapter measures on the records: width exponents and their power-counting predictions ---
 
 
+def _check_records(records: object) -> Records:
+    if not isinstance(records, Records):
+        raise TypeError(f"records must be layer_dynamics.Records (from record_depths), got {type(records).__name__}")
+    return records
+
+
 def exponents(
     records: Records, field: str, *, depth: int, variant: str, step, layers: Sequence[int] | None = None,
     n_boot: int = 300,
@@ -319,6 +325,7 @@ def exponents(
     """Per layer (default all ``0..L``): the width exponent of the seed mean of ``field`` at ``step`` (an index,
     or a sequence of indices whose per-seed mean is fitted), with a seed-bootstrap standard error
     (:func:`~widthlimits.measure.bootstrap_slope`; 300 resamples estimate it to about 4%)."""
+    _check_records(records)._check(depth, variant)
     layers = range(depth + 1) if layers is None else layers
     out = []
     for layer in layers:
@@ -330,7 +337,7 @@ def exponents(
 def init_exponents(records: Records, depth: int, init: str = "scaled", n_boot: int = 300) -> list[measure.PowerLaw]:
     """Per pre-activation ``h^1..h^L`` and the logit: the width exponent of the RMS at initialisation (the square
     root of the seed-mean mean square), with a seed-bootstrap standard error."""
-    ms = records.init(depth, init)  # (W, S, L+1)
+    ms = _check_records(records).init(depth, init)  # (W, S, L+1)
     rms = lambda m: np.sqrt(np.mean(m))  # noqa: E731
     return [measure.bootstrap_slope(records.widths, ms[..., l], statistic=rms, n_boot=n_boot) for l in range(depth + 1)]
 
@@ -339,6 +346,7 @@ def init_z_max(records: Records, depth: int, scaling: scalings.Scaling, x_sq: fl
     """Largest ``|z|`` over both :data:`INITS`, widths and layers of the seed-mean mean square at initialisation
     against :func:`exact_mean_squares`. The ratio measured/exact has nearly the same spread at every width, so its
     standard deviation is pooled over the widths."""
+    _check_records(records)._check(depth)
     mlp, z = models.MLP(depth=depth), []
     for init in INITS:
         exact = np.stack([exact_mean_squares(mlp, w, scaling, x_sq, init=init) for w in records.widths])
@@ -376,6 +384,7 @@ def gd_equivalent(records: Records, depth: int, variant: str, step: int) -> np.n
     """``(L+1,)``: width exponents of the hat move an MF-GD step would make from the state of ``variant`` at
     ``step``: the fitted exponent of the seed-mean geometric-mean gradient plus the MF-GD rate's exponent minus
     the hat unit's (``W``: +1, ``V``: 0 + 1, ``a``: -1 + 1)."""
+    _check_records(records)._check(depth, variant)
     shift = [1.0] * depth + [0.0]
     grads = records.sel("grad", depth=depth, variant=variant, step=step)  # (W, S, L+1)
     slopes = [measure.fit_power_law(records.widths, grads[..., l].mean(1)).slope for l in range(depth + 1)]
