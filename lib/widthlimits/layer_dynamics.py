@@ -23,11 +23,9 @@ pre-activations :math:`h^1..h^L` and then the logit):
 
 The probe inputs are the **test inputs** of the dataset trained on (:func:`train_recorded`).
 
-**Statistics.** :func:`exponents` and :func:`init_exponents` fit width exponents to the records (seed-bootstrap
-errors), :func:`power_counting` gives their predictions, :func:`init_z_max` compares the statistics at
-initialisation with :func:`exact_mean_squares`, :func:`gd_equivalent` converts gradients into the move an
-MF-GD step would make, :func:`rmsprop_move_bounds` is RMSProp's largest move and :func:`eps_half_width` the
-width at which eps halves its first step.
+**Statistics**: width exponents (:func:`exponents`, :func:`init_exponents`), their predictions
+(:func:`power_counting`), :func:`init_z_max`, :func:`gd_equivalent`, :func:`rmsprop_move_bounds`,
+:func:`eps_half_width`.
 """
 
 from __future__ import annotations
