@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import functools
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from _provenance import device_description, run_record, write_atomic
 
-from widthlimits import data, experiments, models, profiles, results_files, scalings, training
+from widthlimits import data, experiments, models, optimizers, profiles, results_files, scalings, training
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "lib" / "widthlimits" / "_assets" / "figure2_paper.json"
 #: name -> (hidden layers, optimiser, log2 of the widest width in the paper)
@@ -52,18 +51,10 @@ def rounded(a, digits: int = 6) -> list:
 
 @functools.partial(jax.jit, static_argnames=("mlp", "width"))
 def _first_step_eps_factor(mlp, width, scaling, key, x, y):
-    r"""Per layer, the factor by which PyTorch's epsilon shrinks RMSProp's first move in hat units, at init.
-
-    RMSProp's first step is :math:`-\eta\, g / (\sqrt{1-\alpha}\,|g| + \varepsilon)`, i.e. the sign step
-    :math:`-\eta\,\mathrm{sign}(g)/\sqrt{1-\alpha}` times :math:`r = |g| / (|g| + \varepsilon/\sqrt{1-\alpha})`. The
-    factor is the mean of ``r`` (hidden and output layers: mean absolute move) or the mean over rows of its root
-    mean square (input layer: mean row norm); 1 means epsilon is negligible.
-    """
+    """Per layer, :func:`~widthlimits.optimizers.rmsprop_eps_factor` of the gradient at init (1: eps negligible)."""
     p0 = models.init(mlp, width, scaling, key=key)
     g = jax.grad(lambda p: training.logistic_loss(models.apply_batch(mlp, p, x), y))(p0)
-    scale = training.RMSPROP_EPS / math.sqrt(1 - training.RMSPROP_DECAY)
-    r = [jnp.abs(q) / (jnp.abs(q) + scale) for q in (g["w"], *g["v"], g["a"])]
-    return jnp.stack([jnp.mean(jnp.sqrt(jnp.mean(r[0] ** 2, axis=1))), *(jnp.mean(q) for q in r[1:])])
+    return optimizers.rmsprop_eps_factor(g)
 
 
 def run_panel(name: str, widths: list[int], seeds: list[int], n_steps: int, ds, precision: str) -> dict:

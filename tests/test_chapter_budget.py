@@ -127,23 +127,12 @@ def repeated_blocks() -> list[tuple[str, list[str]]]:
     return blocks
 
 
-#: Chapters not yet brought within the budget (issue 13 is open for them). Strict: a chapter that meets the
-#: budget while still listed fails the test, so the list can only shrink, and the summary shows what is left.
-NOT_YET = {
-    "deep_nets_rmsprop",
-}
-_OPEN = pytest.mark.xfail(strict=True, reason="over the chapter budget: issue 13 not done for this chapter")
-
-
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, id=p.stem, marks=[_OPEN] if p.stem in NOT_YET else []) for p in CHAPTERS]
-)
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_keeps_its_budget(path):
     got = measure(path)
     assert not got["problems"], f"{path.stem}: " + "; ".join(got["problems"])
 
 
-@pytest.mark.xfail(strict=True, reason="the chapters in NOT_YET are still over budget (issue 13)")
 def test_all_chapters_together_stay_under_the_total():
     total = sum(measure(p)["total"] for p in CHAPTERS)
     assert total <= MAX_TOTAL, f"{total} code lines over all chapters (max {MAX_TOTAL})"

@@ -64,9 +64,9 @@ def test_split_sums_to_the_change_of_the_empirical_kernel_diagonal(mlp):
         assert np.all((np.abs(change.flips) > 0) <= flipped.any(axis=1))
 
 
-def test_kernel_change_reproduces_the_recorded_kernel_of_training():
+def test_split_changes_reproduces_the_recorded_kernel_of_training():
     data, widths, seeds = toy(), [16, 48], [0, 2]
-    change = KM.kernel_change(MLP, widths, NTK, data, seeds=seeds, ref_lr=LR, n_steps=STEPS, n_kernel=3)
+    change = KM.split_changes(MLP, widths, NTK, data, seeds=seeds, ref_lr=LR, n_steps=STEPS, n_kernel=3)
     assert change.flips.shape == (2, 2, 3)
     for i, w in enumerate(widths):
         for j, s in enumerate(seeds):
@@ -112,7 +112,7 @@ def test_sup_rms_and_diagonal_motion_on_known_values():
          "depth"),
         (lambda: KM.trained_params(MLP, 8, scalings.preset("mf", optimizer="rmsprop"), toy(),
                                    key=jax.random.PRNGKey(0), ref_lr=LR, n_steps=1), ValueError, "optimizer"),
-        (lambda: KM.kernel_change(MLP, [8], NTK, toy(), seeds=[0], ref_lr=LR, n_steps=1, n_kernel=9), ValueError,
+        (lambda: KM.split_changes(MLP, [8], NTK, toy(), seeds=[0], ref_lr=LR, n_steps=1, n_kernel=9), ValueError,
          "n_kernel"),
         (lambda: KM.linearised_outputs(MLP, [8], NTK, toy(), seeds=[0], ref_lr=LR, n_steps=1,
                                        theta_ref=np.zeros((3, 3))), ValueError, "theta_ref"),

@@ -45,6 +45,7 @@ ORDER = [
     "width_exponents",
     "width_trends",
     "limit_properties",
+    "layer_dynamics",
     "claims",
     "reporting",
     "framework_tables",
@@ -54,6 +55,7 @@ ORDER = [
     "limit_plots",
     "catapult_plots",
     "kernel_plots",
+    "deep_net_plots",
     "widgets",
 ]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))

@@ -1,35 +1,30 @@
 """widthlimits: the shared library of the *Width Limits* book.
 
 Modules, in the order data flows through them (no module imports one further down the list; the order is
-``ORDER`` in ``tests/test_layout.py``): ``_validate`` (argument checks), ``numerics`` (round-off, float64
-reruns), ``divergence`` (when a run has blown up), ``profiles`` (experiment sizes), ``cifar10``/``data``
-(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``limit_models`` (Golikov's
-three exponents, the stability band, the 13 limit models), ``models`` (bias-free MLPs),
-``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``losses``, ``optimizers``, ``runs``
-(CIFAR2), ``scalings``/``abc_parametrizations`` (q-exponents -> hyperparameters), ``models`` (bias-free MLPs),
-``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``signal_propagation`` (the NNGP
-recursion as a map in depth: q*, chi_1, order and chaos), ``losses``, ``optimizers``, ``runs``
-(what a run is and records), ``engines`` (the step-level ``init``/``observe``/``update`` API and
-``TrainConfig``), ``training`` (batched, compiled runs with a ``record=`` hook), ``kernel_motion`` (how far a
-one-hidden-layer net's tangent kernel and outputs move, replayed on the Gram engine), ``sweep_cache``/
-``results_files``/``experiments`` (cached sweeps over widths, families and seeds, selected by label with
-``Sweep.sel``), ``limits`` (limit models), ``particle_map`` (the mean-field particles of a one-hidden-layer net and
-their GD map), ``logit_statistics`` (laws of logits across seeds: pooled KLs, jackknife errors), ``measure`` (fits
-and distances), ``limit_properties`` (the finite net's properties P1-P3 as measured width exponents), ``claims``
-(asserted numerical statements), ``reporting`` (Markdown tables, number formats), ``plots``,
-``mean_field_plots`` (figures of the mean-field chapters), ``widgets``.
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``width_exponents`` (measured
-first-step exponents of a sweep), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
-number formats), ``framework_tables``, ``plots``, ``framework_plots`` (the framework chapter's tables and
-figures), ``widgets``.
-``Sweep.sel``), ``kernel_limit``/``particle_limit``/``limits`` (limit models: kernel GD, the MF particle
-recursion, divergences of logit laws; ``limits`` re-exports the first two), ``limit_comparison`` (finite nets
-against the limits), ``catapult``/``two_layer_linear`` (the catapult phase of GD on the square loss),
-``measure`` (fits and distances), ``claims`` (asserted numerical statements), ``reporting`` (Markdown tables,
-number formats), ``plots``, ``limit_plots``/``catapult_plots`` (their chapters' figures), ``widgets``.
-``Sweep.sel``), ``limits`` (limit models), ``measure`` (fits and distances), ``claims`` (asserted numerical
-statements), ``reporting`` (Markdown tables, number formats), ``plots``, ``kernel_plots`` (figures of the
-kernel chapters), ``widgets``.
+``ORDER`` in ``tests/test_layout.py``):
+
+- inputs: ``_validate`` (argument checks), ``numerics`` (round-off, float64 reruns), ``divergence`` (when a
+  run has blown up), ``profiles`` (experiment sizes), ``cifar10``/``data`` (CIFAR2 and toy data);
+- scalings: ``scalings`` (q-exponents -> hyperparameters), ``abc_parametrizations`` (the dictionary to
+  abc-parametrisations), ``limit_models`` (Golikov's three exponents, the stability band, the 13 limit models);
+- models and kernels: ``models`` (bias-free MLPs, the IC-MF offset, the span reparametrisation W = W0 + C X),
+  ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``signal_propagation`` (the NNGP
+  recursion as a map in depth: q*, chi_1, order and chaos);
+- training: ``losses``, ``optimizers``, ``runs`` (what a run is and records), ``engines`` (the step-level
+  ``init``/``observe``/``update`` API and ``TrainConfig``), ``training`` (batched, compiled runs with a
+  ``record=`` hook), ``kernel_motion`` (how far a one-hidden-layer net's tangent kernel and outputs move);
+- sweeps: ``sweep_cache``/``results_files``/``experiments`` (cached sweeps over widths, families and seeds,
+  selected by label with ``Sweep.sel``);
+- limits: ``kernel_limit``/``particle_limit``/``limits`` (kernel GD, the MF particle recursion, divergences of
+  logit laws), ``particle_map`` (the MF particles of a finite net and their GD map), ``logit_statistics`` (laws
+  of logits across seeds), ``limit_comparison`` (finite nets against the limits), ``catapult``/
+  ``two_layer_linear`` (the catapult phase of GD on the square loss);
+- measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
+  ``width_trends`` (final values against width), ``limit_properties`` (P1-P3 as measured width exponents),
+  ``layer_dynamics`` (per-layer records of deep nets);
+- claims and output: ``claims`` (asserted numerical statements), ``reporting``/``framework_tables`` (Markdown
+  tables, number formats), ``plots`` and the chapters' figure modules (``mean_field_plots``,
+  ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``, ``deep_net_plots``), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
@@ -45,6 +40,9 @@ FORMULA_HOMES = {
     "square loss onto targets +-1": "losses.square_loss",
     "accuracy sign(f) = 2y - 1": "losses.accuracy",
     "GD and RMSProp with PyTorch's defaults, one rate per layer": "optimizers.optimizer",
+    "RMSProp's first-step eps factor |g| / (|g| + eps/sqrt(1-alpha))": "optimizers.rmsprop_eps_factor",
+    "hat units of a layer's move (row norm of W; |dV|/sigma, |da|/sigma)": "layer_dynamics.hat_size",
+    "exact mean squares of deep leaky-ReLU pre-activations at initialisation": "layer_dynamics.exact_mean_squares",
     "divergence criterion (NaN, inf, or 1e8 x the initial logit scale)": "divergence.diverged",
     "Gaussian KL divergence of logit distributions": "limits.gaussian_kl",
     "IC-MF offset f_SP(theta_SP_0) - f(theta_0), fixed at initialisation": "models.init_offset",

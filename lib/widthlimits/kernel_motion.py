@@ -15,7 +15,7 @@ learning-rate-weighted kernel diagonal is :math:`\Theta(x,x) = \eta_W\lVert x\rV
 neurons whose activation pattern flipped on :math:`x`, hence its name; for a smooth one it is the change of
 :math:`\phi'`. The split needs the weights after training, which a sweep does not keep: :func:`trained_params`
 re-runs one run on the library's Gram engine (:mod:`widthlimits.engines`, where :math:`W_k = W_0 + C_k X`
-under full-batch GD, so a step costs :math:`O(n^2 d)`), and :func:`kernel_change` does so for every run of a
+under full-batch GD, so a step costs :math:`O(n^2 d)`), and :func:`split_changes` does so for every run of a
 sweep. The span identity lives there only; this module reads the materialised weights.
 
 **The kernel models.** :func:`linearised_outputs` rebuilds each run's initial draw, its empirical kernel
@@ -131,7 +131,7 @@ def _sweep_runs(mlp, widths, scaling, seeds, ref_lr, ref_width):
             yield w, s, hp, models.init(mlp, w, scaling, key=jax.random.PRNGKey(s), ref_width=ref_width)
 
 
-def kernel_change(
+def split_changes(
     mlp: models.MLP, widths: Sequence[int], scaling: scalings.Scaling, data: Dataset, *, seeds: Sequence[int],
     ref_lr: float, n_steps: int, n_kernel: int, ref_width: int = scalings.REF_WIDTH
 ) -> KernelChange:  # fmt: skip
