@@ -15,13 +15,6 @@ from widthlimits import framework_plots as F
 from widthlimits import width_exponents as X
 
 
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
-
-
 def test_phase_plane_field_is_the_derived_exponent(ax):
     image = F.phase_plane(ax, field="q_0", regions=True)
     values = np.asarray(image.get_array())

@@ -17,13 +17,6 @@ def rng(seed=0):
     return np.random.default_rng(seed)
 
 
-@pytest.fixture
-def two_axes():
-    fig, axes = plt.subplots(1, 2)
-    yield axes
-    plt.close(fig)
-
-
 def test_dual_kernels_plot_draws_a_line_and_dots_per_activation(two_axes):
     z = rng().standard_normal((2, 2000))
     rhos = np.array([-0.5, 0.5])

@@ -26,10 +26,8 @@ def history(scale: float, diverged_at: int = -1) -> training.History:
 
 
 @pytest.fixture
-def axes():
-    fig, ax = plt.subplots(1, 2)
-    yield ax
-    plt.close(fig)
+def axes(two_axes):
+    return two_axes
 
 
 def test_history_panels_draw_one_band_per_run_and_mark_divergence(axes):

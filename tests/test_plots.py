@@ -12,13 +12,6 @@ from matplotlib.colors import to_rgba
 from widthlimits import measure, plots, training
 
 
-@pytest.fixture
-def ax():
-    fig, axes = plt.subplots()
-    yield axes
-    plt.close(fig)
-
-
 def red_crosses(ax) -> list:
     """The divergence markers on ``ax``: red ``x`` markers, drawn large enough to see."""
     return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -13,6 +13,9 @@ from matplotlib.lines import Line2D
 from widthlimits import _validate
 from widthlimits.divergence import DIVERGENCE_BOUND
 from widthlimits.measure import PowerLaw
+from widthlimits.results_files import Sweep
+from widthlimits.scalings import REF_WIDTH
+from widthlimits.width_trends import check_sweep
 
 #: How a diverged run is marked: a red cross large enough to see next to any curve (and under any line colour
 #: but red: IC-MF's tab:red differs from pure red, and the cross is drawn above every line).
@@ -229,22 +232,6 @@ def loss_curves(axes: Sequence[Axes], sweep: Any, *, ref_width: int | None = Non
 # --- sweep results: final values against width, the widest nets' curves, measured and predicted exponents ---
 
 
-# Imported here rather than at the top: this section is appended to a module shared by every chapter.
-from collections.abc import Mapping  # noqa: E402
-
-from widthlimits.results_files import Sweep  # noqa: E402
-from widthlimits.scalings import REF_WIDTH  # noqa: E402
-
-
-def _sweep(sw: Any) -> Sweep:
-
-    if not isinstance(sw, Sweep):
-        raise TypeError(f"sw must be a Sweep (from experiments.sweep or a results file), got {type(sw).__name__}")
-    if len(sw.ref_lrs) != 1:
-        raise ValueError(f"sw must have one learning rate per family, got ref_lrs {sw.ref_lrs}")
-    return sw
-
-
 def _field(sw: Any, field: Any) -> str:
     scalar = ("train_loss", "train_acc", "test_loss", "test_acc")
     field = _validate.choice("field", field, scalar)
@@ -261,7 +248,7 @@ def final_against_width(
     added to each label (``" (inline)"``)."""
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    field = _field(_sweep(sw), field)
+    field = _field(check_sweep(sw), field)
     alpha = _validate.real("alpha", alpha, low=0, high=1)
     for name in sw.families:
         v = np.asarray(getattr(sw.sel(family=name, step=-1), field), dtype=float)  # (width, seed)
@@ -304,7 +291,7 @@ def widest_curves(
     the family's colour from step ``limit_from`` on."""
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    field = _field(_sweep(sw), field)
+    field = _field(check_sweep(sw), field)
     ref_width = REF_WIDTH if ref_width is None else ref_width
     limits = {} if limits is None else limits
     if not isinstance(limits, Mapping):

@@ -44,7 +44,9 @@ class SeedSpread(NamedTuple):
     fit: measure.PowerLaw
 
 
-def _check_sweep(sw: object) -> Sweep:
+def check_sweep(sw: object) -> Sweep:
+    """``sw`` itself if it is a :class:`Sweep` with one learning rate per family (what every statistic here and
+    every sweep figure in :mod:`widthlimits.plots` reads); otherwise a TypeError/ValueError naming it."""
     if not isinstance(sw, Sweep):
         raise TypeError(f"sw must be a Sweep (from experiments.sweep or a results file), got {type(sw).__name__}")
     if len(sw.ref_lrs) != 1:
@@ -62,7 +64,7 @@ def _check_field(sw: Sweep, field: object) -> str:
 
 def final_values(sw: Sweep, field: str, family: str, widths: Sequence[int] | None = None) -> np.ndarray:
     """``(W, S)`` values of the scalar ``field`` (``train_loss``, ``test_acc``, ...) after the last step."""
-    sw = _check_sweep(sw)
+    sw = check_sweep(sw)
     field = _check_field(sw, field)
     if field == "hat_distance":
         raise ValueError("field must be a scalar record; the per-layer hat_distance is read by final_move")
@@ -81,7 +83,7 @@ def seed_spread(sw: Sweep, field: str, family: str) -> SeedSpread:
 
 def mean_change(sw: Sweep, field: str, family: str) -> tuple[float, float]:
     """``(change, se)`` of the seed-mean final ``field`` between the two widest widths (``se`` NaN for one seed)."""
-    if len(_check_sweep(sw).widths) < 2:
+    if len(check_sweep(sw).widths) < 2:
         raise ValueError(f"sw must hold at least 2 widths, got {sw.widths}")
     v = final_values(sw, field, family, sw.widths[-2:])  # (2 widths, seed)
     change = abs(v[1].mean() - v[0].mean())
@@ -131,7 +133,7 @@ def gap_exponent(sw: Sweep, field: str, family: str, *, level: float, top: int =
     """Width exponent of ``level - final field`` over the widest ``top`` widths (all, if the sweep has fewer),
     seed bootstrap of :func:`~widthlimits.measure.bootstrap_slope`; every gap must be > 0 (a value above the
     level is reported there, not fitted)."""
-    sw = _check_sweep(sw)
+    sw = check_sweep(sw)
     level = _validate.real("level", level)
     top = _validate.integer("top", top, low=2)
     widths = sw.widths[-top:]
@@ -142,7 +144,7 @@ def gap_exponent(sw: Sweep, field: str, family: str, *, level: float, top: int =
 def family_difference(sw: Sweep, field: str, width: int) -> float:
     """``max |y_k - y_0|`` over families ``k``, seeds and steps of ``field`` at ``width``, ``y_0`` the first
     family's: zero at the reference width, where every scaling is the identity and the families one network."""
-    sw = _check_sweep(sw)
+    sw = check_sweep(sw)
     field = _check_field(sw, field)
     if field == "hat_distance":
         raise ValueError("field must be a scalar record (train_loss, test_acc, ...), got 'hat_distance'")
@@ -153,7 +155,7 @@ def family_difference(sw: Sweep, field: str, width: int) -> float:
 
 def final_move(sw: Sweep, family: str, layer: int, widths: Sequence[int] | None = None) -> np.ndarray:
     """``(W, S)`` hat-weight move of ``layer`` (0 = input, ..., L = output) after the last step."""
-    sw = _check_sweep(sw)
+    sw = check_sweep(sw)
     _check_field(sw, "hat_distance")
     n_layers = sw.history.hat_distance.shape[-1]
     layer = _validate.integer("layer", layer, low=0, high=n_layers - 1)
@@ -174,6 +176,6 @@ def move_exponents(
     if isinstance(families, str) or not isinstance(families, Sequence | Mapping):
         raise TypeError(f"families must be a sequence of family names, got {type(families).__name__}")
     if layers is None:
-        _check_field(_check_sweep(sw), "hat_distance")
+        _check_field(check_sweep(sw), "hat_distance")
         layers = range(sw.history.hat_distance.shape[-1])
     return {(nm, k): move_exponent(sw, nm, k, widths) for nm in families for k in layers}
