@@ -107,6 +107,14 @@ def test_notebook_is_stored_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_have_unique_ids(path):
+    # nbformat 4.5 requires them (readers warn today and will refuse later); an editor that drops them is caught here.
+    nb = json.loads(path.read_text())
+    ids = [cell.get("id") for cell in nb["cells"]]
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5) and None not in ids and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_first_cell_installs_the_library_in_colab_from_the_configured_repository(path):
     first = json.loads(path.read_text())["cells"][0]
     source = "".join(first["source"])
