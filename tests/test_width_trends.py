@@ -91,6 +91,27 @@ def test_curve_gap_and_mean_standard_error():
         W.mean_standard_error(curves[:1])
 
 
+def test_reference_gaps_exact_summaries_and_bootstrap_errors():
+    ref = np.tile([0.7, 0.5, 0.4, 0.3], (4, 1))  # (seed, step), no seed noise
+    shift = np.array([0.02, 0.01, 0.0, 0.005])  # a family whose gap is largest at step 0, as MF's zero start
+    g = W.reference_gaps(ref + shift, ref)
+    assert (g.final, g.sup, g.argmax) == pytest.approx((0.005, 0.02, 0)) and g.mean == pytest.approx(0.00875)
+    # identical seeds: every resample gives the same gaps, up to float64 round-off of a mean of 4
+    assert max(g.final_se, g.mean_se, g.sup_se) < 1e-15
+    # Seed noise that is the same in family and reference cancels: the bootstrap pairs the seeds.
+    noise = np.random.default_rng(1).normal(0, 0.1, (4, 1))
+    assert W.reference_gaps(ref + shift + noise, ref + noise).final_se == pytest.approx(0.0, abs=1e-12)
+    # Unpaired noise of sd 0.01 per seed: the s.e. of the final gap is about 0.01 sqrt(2 / S).
+    rng = np.random.default_rng(2)
+    base = np.tile(ref[0], (400, 1))
+    a, r = base + 1.0 + rng.normal(0, 0.01, base.shape), base + rng.normal(0, 0.01, base.shape)
+    assert W.reference_gaps(a, r, n_boot=400).final_se == pytest.approx(0.01 * np.sqrt(2 / 400), rel=0.2)
+    with pytest.raises(ValueError, match="same >= 2 seeds"):
+        W.reference_gaps(ref, ref[:, :3])
+    with pytest.raises(ValueError, match="n_boot"):
+        W.reference_gaps(ref, ref, n_boot=1)
+
+
 def test_gap_exponent_is_the_bootstrap_slope_of_the_gap():
     # gap = log 2 - y = d^-3/2 m_s: the seed mean is exactly proportional to d^-3/2.
     m = np.array([0.8, 1.0, 1.3, 0.9])

@@ -14,6 +14,9 @@ of one formula; the claims made about them stay in the chapters. With :math:`y_{
   (pairing removes the draw the two share);
 * :func:`curve_gap`: :math:`\frac1T\sum_{t=1}^T |\bar a_t - c_t|`, the distance of a seed-mean curve from a
   target curve, and :func:`mean_standard_error`: :math:`\frac1T\sum_{t=1}^T \mathrm{sd}_t(a)/\sqrt S`;
+* :func:`reference_gaps`: the distance :math:`g_t = |\bar a_t - \bar r_t|` of a family's seed-mean curve from
+  the reference's, summarised three ways (last step, mean over steps :math:`0..T`, sup over steps), each with a
+  seed-bootstrap standard error (seeds resampled jointly: family and reference share each seed's draw);
 * :func:`family_difference`: the largest difference between the families' records at one width (zero at the
   reference width, through which every family passes);
 * :func:`gap_exponent`: the width exponent of :math:`\ell - y_d` (a final value's distance below a level
@@ -119,6 +122,42 @@ def curve_gap(curves: np.ndarray, target: np.ndarray) -> float:
     if t.shape != c.shape[1:]:
         raise ValueError(f"target must have shape (T+1,) = {c.shape[1:]}, got {t.shape}")
     return float(np.abs(c.mean(0) - t)[1:].mean())
+
+
+class ReferenceGaps(NamedTuple):
+    """:func:`reference_gaps`: ``final``, ``mean``, ``sup`` of :math:`g_t`, the step ``argmax`` of the sup, and the
+    seed-bootstrap standard errors ``final_se``, ``mean_se``, ``sup_se``."""
+
+    final: float
+    mean: float
+    sup: float
+    argmax: int
+    final_se: float
+    mean_se: float
+    sup_se: float
+
+
+def reference_gaps(curves: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> ReferenceGaps:
+    """Gap of the seed-mean of ``curves (S, T+1)`` to that of ``reference (S, T+1)`` (the same seeds), ``S >= 2``.
+
+    Unlike the step averages above, step 0 counts here: the sup-norm of a scaling whose nets start at
+    :math:`f = 0` (MF) is set by that start, and which norm is used decides which family is "closest".
+    """
+    c, r = _curves("curves", curves), _curves("reference", reference)
+    if c.shape != r.shape or c.shape[0] < 2:
+        raise ValueError(f"curves and reference must hold the same >= 2 seeds and steps, got {c.shape}, {r.shape}")
+    n_boot = _validate.integer("n_boot", n_boot, low=2)
+    rng = np.random.default_rng(_validate.integer("seed", seed, low=0))
+
+    def stats(idx: np.ndarray) -> np.ndarray:
+        g = np.abs(c[idx].mean(0) - r[idx].mean(0))
+        return np.array([g[-1], g.mean(), g.max()])
+
+    n = len(c)
+    boot = np.array([stats(rng.integers(0, n, n)) for _ in range(n_boot)])
+    final, mean, sup = stats(np.arange(n))
+    argmax = int(np.argmax(np.abs(c.mean(0) - r.mean(0))))
+    return ReferenceGaps(float(final), float(mean), float(sup), argmax, *(float(v) for v in boot.std(0, ddof=1)))
 
 
 def mean_standard_error(curves: np.ndarray) -> float:
