@@ -91,4 +91,40 @@ def test_skipped_claims_are_listed_never_count_as_support():
     assert "SKIP" in str(skipped) and "not tested" in skipped._repr_html_()
     table = claims.summary()
     assert "| needs 6 widths |  | not tested: the quick profile has 4 | not tested |" in table
-    assert table.endswith("1 claims passed, 1 not tested under this run (reasons above).")
+    assert table.endswith("2 claims: 1 passed, 1 not tested under this run (reasons above).")
+
+
+def test_kinds_are_tabulated_apart_and_consistency_cannot_rule_out():
+    claims.reset()
+    claims.close("exponent", -0.49, -0.5, 0.05, rules_out="an exponent of 0")
+    claims.close("identity at d*", 0.0, 0.0, 1e-6, kind="consistency")
+    claims.skip("not run", "too few widths", kind="consistency")
+    table = claims.summary()
+    evidence, consistency = table.split("**Consistency checks")
+    assert "exponent" in evidence and "rules out an exponent of 0" in evidence and "identity" not in evidence
+    assert "identity at d*" in consistency and "1 not tested" in consistency
+    assert "consistency check" in claims.checked()[1]._repr_html_()
+    with pytest.raises(ValueError, match="kind"):
+        claims.close("x", 1.0, 1.0, 0.1, kind="proof")
+    with pytest.raises(ValueError, match="rules_out"):
+        claims.holds("x", True, kind="consistency", rules_out="anything")
+    with pytest.raises(TypeError, match="rules_out"):
+        claims.holds("x", True, rules_out=3)
+
+
+def test_chapter_records_are_saved_only_where_asked(tmp_path, monkeypatch):
+    claims.reset()
+    claims.close("a", 1.0, 1.0, 0.1)
+    monkeypatch.delenv(claims.RECORDS_ENV, raising=False)
+    assert claims.save_record("ch") is None
+    monkeypatch.setenv(claims.RECORDS_ENV, str(tmp_path / "records"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ch.ipynb").write_text('{"cells": [{"cell_type": "code", "source": ["x = 1"]}]}')
+    claims.summary(chapter="ch")
+    import json
+
+    rec = json.loads((tmp_path / "records" / "ch.json").read_text())
+    assert rec["chapter"] == "ch" and rec["claims"][0]["name"] == "a" and rec["claims"][0]["kind"] == "evidence"
+    assert rec["code_hash"] == claims.code_hash(tmp_path / "ch.ipynb") and rec["profile"] == "quick"
+    with pytest.raises(ValueError, match="chapter"):
+        claims.record("../ch")
