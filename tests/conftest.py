@@ -6,6 +6,9 @@ import tempfile
 # Set before anything imports widthlimits; nbmake's notebook kernels inherit this environment.
 os.environ.setdefault("WIDTHLIMITS_PROFILE", "quick")
 os.environ.setdefault("WIDTHLIMITS_CACHE", tempfile.mkdtemp(prefix="widthlimits-test-cache-"))
+# Chapters save their claims records here, never into the book build's _build/claims.
+os.environ["WIDTHLIMITS_CLAIMS_DIR"] = tempfile.mkdtemp(prefix="widthlimits-test-claims-")
+os.environ.pop("WIDTHLIMITS_LEDGER_STRICT", None)
 
 import jax
 import matplotlib.pyplot as plt

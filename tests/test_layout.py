@@ -47,6 +47,8 @@ ORDER = [
     "limit_properties",
     "layer_dynamics",
     "claims",
+    "ledger",
+    "ledger_sentences",
     "reporting",
     "framework_tables",
     "plots",

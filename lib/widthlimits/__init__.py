@@ -22,7 +22,8 @@ Modules, in the order data flows through them (no module imports one further dow
 - measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
   ``width_trends`` (final values against width), ``limit_properties`` (P1-P3 as measured width exponents),
   ``layer_dynamics`` (per-layer records of deep nets);
-- claims and output: ``claims`` (asserted numerical statements), ``reporting``/``framework_tables`` (Markdown
+- claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
+  back-matter ledger: each abstract sentence against the claims that support it), ``reporting``/``framework_tables`` (Markdown
   tables, number formats), ``plots`` and the chapters' figure modules (``mean_field_plots``,
   ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``, ``deep_net_plots``), ``widgets``.
 
