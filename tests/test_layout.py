@@ -39,6 +39,7 @@ ORDER = [
     "particle_map",
     "logit_statistics",
     "limit_comparison",
+    "icmf_limit",
     "catapult",
     "two_layer_linear",
     "measure",

@@ -94,3 +94,19 @@ def test_bad_arguments_are_named():
         properties.marks([True])
     with pytest.raises(ValueError, match="n_steps"):
         properties.quantity_names(0)
+
+
+def test_readings_of_the_13_cells():
+    by_cell = properties.readings()
+    assert len(by_cell) == 13 and all(set(p) == set(properties.READINGS) for p in by_cell.values())
+    assert by_cell["MF"] == {"Θ(1)": (False, True, True), "O(1)": (True, True, True)}
+    assert by_cell["NTK"]["Θ(1)"] == by_cell["NTK"]["O(1)"] == (True, True, False)
+    assert by_cell["sym-default"]["Θ(1)"] == (True, False, True)
+    for p in by_cell.values():  # bounded is weaker than of order one; P3 reads the same
+        assert all(o or not t for t, o in zip(p["Θ(1)"], p["O(1)"])) and p["Θ(1)"][2] == p["O(1)"][2]
+    header, rows = properties.readings_table(by_cell)
+    assert len(header) == 5 and len(rows) == 14 and rows[0][:3] == ["MF", "✗ ✓ ✓", "✓ ✓ ✓"]
+    with pytest.raises(TypeError, match="by_cell"):
+        properties.readings_table({"MF": {"Θ(1)": (True, True, True)}})
+    with pytest.raises(ValueError, match="atol"):
+        properties.readings(atol=1.0)

@@ -17,14 +17,16 @@ Modules, in the order data flows through them (no module imports one further dow
   selected by label with ``Sweep.sel``);
 - limits: ``kernel_limit``/``particle_limit``/``limits`` (kernel GD, the MF particle recursion, divergences of
   logit laws), ``particle_map`` (the MF particles of a finite net and their GD map), ``logit_statistics`` (laws
-  of logits across seeds), ``limit_comparison`` (finite nets against the limits), ``catapult``/
+  of logits across seeds), ``limit_comparison`` (finite nets against the limits), ``icmf_limit`` (the IC-MF
+  limit model: a Gaussian-process start plus the MF recursion at corrected logits), ``catapult``/
   ``two_layer_linear`` (the catapult phase of GD on the square loss);
 - measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
   ``width_trends`` (final values against width), ``limit_properties`` (P1-P3 as measured width exponents),
   ``layer_dynamics`` (per-layer records of deep nets);
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
-  back-matter ledger: each abstract sentence against the claims that support it), ``reporting``/``framework_tables`` (Markdown
-  tables, number formats), ``plots`` and the chapters' figure modules (``mean_field_plots``,
+  back-matter ledger: each abstract sentence against the claims that support it),
+  ``reporting``/``framework_tables`` (Markdown tables, number formats), ``plots`` and the chapters' figure
+  modules (``mean_field_plots``,
   ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``, ``deep_net_plots``), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test

@@ -25,6 +25,7 @@ import numpy as np
 
 from widthlimits import _validate, measure, scalings
 from widthlimits.experiments import InitStats
+from widthlimits.limit_models import LIMIT_MODELS, classify
 from widthlimits.measure import PowerLaw
 from widthlimits.results_files import Sweep
 
@@ -157,4 +158,40 @@ def table(
     for name, m in measured.items():
         cells = [f"{v:.3g} / {f.slope:+.2f}" for v, f in zip(m.at_ref.values(), m.fits)]
         rows.append([name, *cells, marks(m.kept), marks(tuple(derived[name]))])
+    return header, rows
+
+
+#: Two readings of "boundedness" in P1 and P2: exactly of order one (neither vanishing nor growing, the book's
+#: choice), or merely bounded (not growing). P3, a kernel that moves by a fraction of itself, reads ``q_h = 0``
+#: either way.
+READINGS = ("Θ(1)", "O(1)")
+
+
+def readings(*, atol: float = 1e-9) -> dict[str, dict[str, tuple[bool, bool, bool]]]:
+    r"""P1–P3 of each of the 13 :data:`~widthlimits.limit_models.LIMIT_MODELS` under both :data:`READINGS`.
+
+    From the derived exponents of each cell's main example point: P1 is :math:`q_0 = 0` (Θ(1)) or
+    :math:`q_0 \le 0` (O(1)), P2 the same for :math:`q_K`, P3 is :math:`q_h = 0`. ``atol`` decides equalities.
+    Returns ``{cell name: {reading: (P1, P2, P3)}}`` in the cells' order.
+    """
+    atol = _validate.real("atol", atol, low=0, high=0.01, open_high=True)
+    out = {}
+    for m in LIMIT_MODELS:
+        e = classify(scalings.from_hat(*m.examples[0])).exponents
+        p3 = abs(e.q_h) <= atol
+        exact = (abs(e.q_0) <= atol, abs(e.q_K) <= atol, p3)
+        out[m.name] = {"Θ(1)": exact, "O(1)": (e.q_0 <= atol, e.q_K <= atol, p3)}
+    return out
+
+
+def readings_table(by_cell: dict[str, dict[str, tuple[bool, bool, bool]]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (for :func:`widthlimits.reporting.table`) of :func:`readings`: per cell its marks and its
+    number of properties kept under each reading, then a row counting the distinct combinations of marks."""
+    if not isinstance(by_cell, dict) or not all(set(v) == set(READINGS) for v in by_cell.values()):
+        raise TypeError(f"by_cell must map cell names to {{reading: (P1, P2, P3)}} for readings {READINGS}")
+    header = ["cell", *(f"P1 P2 P3 ({r})" for r in READINGS), *(f"kept ({r})" for r in READINGS)]
+    rows = [[name, *(marks(p[r]) for r in READINGS), *(str(sum(p[r])) for r in READINGS)]
+            for name, p in by_cell.items()]
+    distinct = [str(len({p[r] for p in by_cell.values()})) for r in READINGS]
+    rows.append([f"distinct combinations over {len(by_cell)} cells", *distinct, "", ""])
     return header, rows

@@ -72,7 +72,7 @@ def _check_particles(mlp: models.MLP, particles: object) -> None:
 
 
 @functools.partial(jax.jit, static_argnames=("mlp", "n_steps", "loss", "ref_width"))
-def _mf_run(mlp, particles, data, ref_lr, n_steps, loss, ref_width):
+def _mf_run(mlp, particles, data, ref_lr, n_steps, loss, ref_width, offset):
     with jax.default_matmul_precision("highest"):
         sigma_star = scalings.sigma_star(ref_width)
         c_star = sigma_star * ref_width
@@ -85,7 +85,7 @@ def _mf_run(mlp, particles, data, ref_lr, n_steps, loss, ref_width):
 
         def logits(b, a_hat):
             z_all = models.span_preactivations(z0_all, gram_all, b)
-            return z_all, c_star * (mlp.phi(z_all) @ a_hat) / a_hat.shape[0]
+            return z_all, c_star * (mlp.phi(z_all) @ a_hat) / a_hat.shape[0] + offset
 
         def step(state, _):
             b, a_hat = state
@@ -113,6 +113,7 @@ def mf_limit(
     ref_lr: float = scalings.REF_LR["gd"],
     ref_width: int = scalings.REF_WIDTH,
     loss: str = "logistic",
+    offset: np.ndarray | None = None,
 ) -> Trajectory:
     r"""The discrete-time MF limit of full-batch GD, simulated with ``M`` particles (module docstring).
 
@@ -120,6 +121,9 @@ def mf_limit(
     The logit is :math:`c^*\frac1M\sum_r\hat a_r\phi(\hat w_r\cdot x)`; its Monte-Carlo error is
     :math:`O(M^{-1/2})`. One hidden layer only; compiles once per ``(M, n_steps, data shapes)``, ``ref_lr`` traced.
     ``data`` must have ``mlp.n_in`` inputs and labels in ``{0, 1}``; ``n_steps >= 0``; ``ref_lr > 0``.
+    ``offset`` ``(n + n_test,)`` (training points first, default 0) is a frozen function added to the logits, at
+    which the loss derivative is then evaluated: the initialisation-corrected MF limit
+    (:mod:`widthlimits.icmf_limit`).
     """
     _check_one_hidden_layer(mlp, "the particle limit")
     data = data_mod.check_dataset(data, mlp.n_in)
@@ -138,7 +142,11 @@ def mf_limit(
     # The default float dtype (float64 inside numerics.x64, for reruns that confirm the net = recursion identity).
     data = Dataset(*(numerics.as_float(a) for a in data))
     particles = Particles(*(numerics.as_float(a) for a in particles))
-    f_train, f_test = _mf_run(mlp, particles, data, numerics.as_float(ref_lr), n_steps, loss, ref_width)
+    n_all = data.x_train.shape[0] + data.x_test.shape[0]
+    if offset is None:
+        offset = np.zeros(n_all)
+    offset = numerics.as_float(_validate.array("offset", offset, shape=(n_all,), kinds="f"))
+    f_train, f_test = _mf_run(mlp, particles, data, numerics.as_float(ref_lr), n_steps, loss, ref_width, offset)
     return _trajectory(f_train, f_test, data, loss)
 
 
