@@ -145,8 +145,15 @@ def _labels(kind: object, rules_out: object) -> dict:
 
 
 def close(
-    name: str, measured: float, expected: float, tol: float, *, relative: bool = False, note: str = "",
-    kind: Kind = "evidence", rules_out: str = "",
+    name: str,
+    measured: float,
+    expected: float,
+    tol: float,
+    *,
+    relative: bool = False,
+    note: str = "",
+    kind: Kind = "evidence",
+    rules_out: str = "",
 ) -> None:
     """Claim ``|measured - expected| <= tol`` (or ``<= tol * |expected|`` if ``relative``).
 
@@ -167,7 +174,13 @@ def close(
 
 
 def less(
-    name: str, smaller: float, larger: float, *, margin: float = 0.0, note: str = "", kind: Kind = "evidence",
+    name: str,
+    smaller: float,
+    larger: float,
+    *,
+    margin: float = 0.0,
+    note: str = "",
+    kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim ``smaller + margin < larger``; fails if either side is not finite.
@@ -182,7 +195,13 @@ def less(
 
 
 def within(
-    name: str, measured: float, low: float, high: float, *, note: str = "", kind: Kind = "evidence",
+    name: str,
+    measured: float,
+    low: float,
+    high: float,
+    *,
+    note: str = "",
+    kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim ``low <= measured <= high``; fails if ``measured`` is not finite.
@@ -199,7 +218,12 @@ def within(
 
 
 def holds(
-    name: str, condition: bool, *, measured: float = float("nan"), note: str = "", kind: Kind = "evidence",
+    name: str,
+    condition: bool,
+    *,
+    measured: float = float("nan"),
+    note: str = "",
+    kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim a boolean condition (for exact statements such as 'identical at the reference width').
