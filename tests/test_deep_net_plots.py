@@ -51,14 +51,8 @@ def test_chapter_figures_from_records():
     assert len(fig.axes[0].texts) == 3 * recs.n_steps
     fig = plt.figure()
     moves = recs.sel("step", depth=2, variant="RMSProp", width=64)
-    DP.moves_and_loss(
-        fig,
-        moves,
-        recs.sel("loss", depth=2, variant="RMSProp", width=64),
-        ["W", "V1", "a"],
-        bounds=[0.1, 0.2],
-        title="t",
-    )
+    DP.moves_and_loss(fig, moves, recs.sel("loss", depth=2, variant="RMSProp", width=64), ["W", "V1", "a"],
+                      bounds=[0.1, 0.2], title="t")
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="moves"):
         DP.moves_and_loss(plt.figure(), moves[0], moves[0], ["W", "V1", "a"])

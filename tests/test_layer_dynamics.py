@@ -65,15 +65,9 @@ def reference_records(mlp, width, scaling, data, key, n_steps):
         learned, full = parts(p)
         g64 = layers(g)
         r = [np.abs(q) / (np.abs(q) + optimizers.RMSPROP_EPS_SCALE) for q in g64]
-        rec = dict(
-            loss=float(loss),
-            step=hat(layers(u)),
-            dist=hat([a - b for a, b in zip(layers(p), layers(p0))]),
-            learned=learned,
-            full=full,
-            log_grad=np.array([np.mean(np.log(np.abs(q))) for q in g64]),
-            eps_factor=np.array([np.sqrt((r[0] ** 2).mean(1)).mean(), *(q.mean() for q in r[1:])]),
-        )
+        rec = dict(loss=float(loss), step=hat(layers(u)), dist=hat([a - b for a, b in zip(layers(p), layers(p0))]),
+                   learned=learned, full=full, log_grad=np.array([np.mean(np.log(np.abs(q))) for q in g64]),
+                   eps_factor=np.array([np.sqrt((r[0] ** 2).mean(1)).mean(), *(q.mean() for q in r[1:])]))
         # next_params - params differs from u by the round-off of p + u: at most half an ulp of p + u per entry
         rec["bound"] = hat([np.asarray(np.spacing(np.abs(np.asarray(q))), np.float64) / 2 for q in layers(nxt)])
         for f, v in rec.items():
@@ -144,20 +138,15 @@ def test_eps_half_width_on_a_known_power_law():
     value, err = LD.eps_half_width(widths, g)
     assert abs(value - 12) < 0.05 and 0 < err < 0.05
     assert LD.eps_half_width(widths, np.ones((5, 6))) == (np.inf, np.nan) or np.isinf(
-        LD.eps_half_width(widths, np.ones((5, 6)))[0]
-    )
+        LD.eps_half_width(widths, np.ones((5, 6)))[0])
     with pytest.raises(ValueError, match="samples"):
         LD.eps_half_width(widths, -g)
 
 
 def test_record_depths_labels_and_selection():
     rng = np.random.default_rng(0)
-    data = Dataset(
-        rng.normal(size=(4, 3072)).astype(np.float32),
-        np.array([0, 1, 0, 1], np.float32),
-        rng.normal(size=(3, 3072)).astype(np.float32),
-        np.zeros(3, np.float32),
-    )
+    data = Dataset(rng.normal(size=(4, 3072)).astype(np.float32), np.array([0, 1, 0, 1], np.float32),
+                   rng.normal(size=(3, 3072)).astype(np.float32), np.zeros(3, np.float32))
     variants = {"GD": S.preset("mf"), "RMSProp": S.preset("mf", optimizer="rmsprop")}
     recs = LD.record_depths((2,), (4, 8), variants, data, seeds=(0, 1), init_seeds=(5, 6, 7), n_steps=2)
     assert recs.finite()
@@ -219,9 +208,8 @@ def test_exponents_recover_known_power_laws():
         assert all(0 < f.stderr < 0.02 for f in fits)
     only = LD.exponents(recs, "learned", depth=2, variant="RMSProp", step=0, layers=[2])
     assert len(only) == 1 and abs(only[0].slope + 1) < 0.02
-    np.testing.assert_allclose(
-        recs.sel("grad", depth=2, variant="GD"), np.exp(recs.sel("log_grad", depth=2, variant="GD"))
-    )
+    np.testing.assert_allclose(recs.sel("grad", depth=2, variant="GD"), np.exp(recs.sel("log_grad", depth=2,
+                                                                                      variant="GD")))
 
 
 def test_gd_equivalent_adds_the_rate_minus_hat_exponent():

@@ -20,14 +20,8 @@ def _record(book, statuses, *, chapter="ch", profile="quick", kind="evidence"):
     for i, status in enumerate(statuses):
         c = claims.Claim(f"claim {i}", 1.0, "1 ± 0.1", status == "pass", status=status, kind=kind)
         made.append(dataclasses.asdict(c))
-    return {
-        chapter: {
-            "chapter": chapter,
-            "profile": profile,
-            "claims": made,
-            "code_hash": claims.code_hash(book / f"{chapter}.ipynb"),
-        }
-    }
+    return {chapter: {"chapter": chapter, "profile": profile, "claims": made,
+                      "code_hash": claims.code_hash(book / f"{chapter}.ipynb")}}
 
 
 SENT = ledger.Sentence("stable", 1, "a summary", ("ch:claim *",), derived=True)

@@ -52,15 +52,8 @@ def _meta(**changes):
         ),
         versions=dict(widthlimits="0.1.0", jax="0.0"),
         settings=dict(
-            widths=[128, 256, 512],
-            seeds=[0, 1],
-            n_steps=50,
-            n_train=1000,
-            n_test=2000,
-            ref_lr=0.02,
-            data="abc",
-            data_source="bundled",
-            precision="highest",
+            widths=[128, 256, 512], seeds=[0, 1], n_steps=50, n_train=1000, n_test=2000, ref_lr=0.02,
+            data="abc", data_source="bundled", precision="highest",
         ),
         timing=dict(total_seconds=90.0, cached_widths=[False, True, False]),
         paper_profile=False,
@@ -85,8 +78,7 @@ def test_provenance_table_of_a_panels_file_and_of_the_paper_profile():
     del settings["ref_lr"]
     out = R.provenance_table(
         _meta(settings=settings, paper_profile=True, timing=dict(total_seconds=60.0)),
-        origin="o",
-        paper_widths={"gd_2": [128, 1024]},
+        origin="o", paper_widths={"gd_2": [128, 1024]},
     )
     assert "| widths of `gd_2` | $2^{7} \\dots 2^{8}$ (2 widths; the paper: $2^{7} \\dots 2^{10}$) |" in out
     assert "| widths of `gd_3` | $2^{7} \\dots 2^{7}$ (1 widths) |" in out

@@ -145,15 +145,8 @@ def _labels(kind: object, rules_out: object) -> dict:
 
 
 def close(
-    name: str,
-    measured: float,
-    expected: float,
-    tol: float,
-    *,
-    relative: bool = False,
-    note: str = "",
-    kind: Kind = "evidence",
-    rules_out: str = "",
+    name: str, measured: float, expected: float, tol: float, *, relative: bool = False, note: str = "",
+    kind: Kind = "evidence", rules_out: str = "",
 ) -> None:
     """Claim ``|measured - expected| <= tol`` (or ``<= tol * |expected|`` if ``relative``).
 
@@ -174,13 +167,7 @@ def close(
 
 
 def less(
-    name: str,
-    smaller: float,
-    larger: float,
-    *,
-    margin: float = 0.0,
-    note: str = "",
-    kind: Kind = "evidence",
+    name: str, smaller: float, larger: float, *, margin: float = 0.0, note: str = "", kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim ``smaller + margin < larger``; fails if either side is not finite.
@@ -195,13 +182,7 @@ def less(
 
 
 def within(
-    name: str,
-    measured: float,
-    low: float,
-    high: float,
-    *,
-    note: str = "",
-    kind: Kind = "evidence",
+    name: str, measured: float, low: float, high: float, *, note: str = "", kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim ``low <= measured <= high``; fails if ``measured`` is not finite.
@@ -218,12 +199,7 @@ def within(
 
 
 def holds(
-    name: str,
-    condition: bool,
-    *,
-    measured: float = float("nan"),
-    note: str = "",
-    kind: Kind = "evidence",
+    name: str, condition: bool, *, measured: float = float("nan"), note: str = "", kind: Kind = "evidence",
     rules_out: str = "",
 ) -> None:
     """Claim a boolean condition (for exact statements such as 'identical at the reference width').

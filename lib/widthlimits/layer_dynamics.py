@@ -113,12 +113,7 @@ def _keys(seeds: Sequence[int]) -> jax.Array:
 
 
 def train_recorded(
-    mlp: models.MLP,
-    width: int,
-    scaling: scalings.Scaling,
-    data: data_mod.Dataset,
-    *,
-    seeds: Sequence[int],
+    mlp: models.MLP, width: int, scaling: scalings.Scaling, data: data_mod.Dataset, *, seeds: Sequence[int],
     n_steps: int,
 ) -> dict[str, np.ndarray]:
     """Train one run per seed (``PRNGKey(seed)``, the scaling's reference rate) and record :data:`FIELDS`.
@@ -164,12 +159,7 @@ def init_mean_squares(
 
 
 def exact_mean_squares(
-    mlp: models.MLP,
-    width: int,
-    scaling: scalings.Scaling,
-    x_sq: float,
-    *,
-    init: str = "scaled",
+    mlp: models.MLP, width: int, scaling: scalings.Scaling, x_sq: float, *, init: str = "scaled",
     ref_width: int = scalings.REF_WIDTH,
 ) -> np.ndarray:
     r"""The exact :math:`\mathbb E (h^l_r)^2` (``l = 1..L``) and :math:`\mathbb E f^2` at initialisation, ``(L+1,)``.
@@ -268,9 +258,8 @@ class Records:
         """
         self._check(depth, variant)
         if field == "grad":  # derived: the geometric mean of |g| over a layer's entries
-            return np.exp(
-                self.sel("log_grad", depth=depth, variant=variant, width=width, seed=seed, step=step, layer=layer)
-            )
+            return np.exp(self.sel("log_grad", depth=depth, variant=variant, width=width, seed=seed, step=step,
+                                   layer=layer))
         _validate.choice("field", field, FIELDS)
         if field == "loss" and layer is not None:
             raise ValueError("layer must be None for field 'loss' (one training loss per step)")
@@ -300,14 +289,8 @@ class Records:
 
 
 def record_depths(
-    depths: Sequence[int],
-    widths: Sequence[int],
-    variants: Mapping[str, scalings.Scaling],
-    data: data_mod.Dataset,
-    *,
-    seeds: Sequence[int],
-    init_seeds: Sequence[int],
-    n_steps: int,
+    depths: Sequence[int], widths: Sequence[int], variants: Mapping[str, scalings.Scaling],
+    data: data_mod.Dataset, *, seeds: Sequence[int], init_seeds: Sequence[int], n_steps: int,
 ) -> Records:
     """:func:`train_recorded` for every depth (default :class:`~widthlimits.models.MLP` otherwise), width and
     variant (a named scaling), with :func:`init_mean_squares` of the first variant on ``data.x_test``."""
@@ -340,13 +323,7 @@ def _check_records(records: object) -> Records:
 
 
 def exponents(
-    records: Records,
-    field: str,
-    *,
-    depth: int,
-    variant: str,
-    step,
-    layers: Sequence[int] | None = None,
+    records: Records, field: str, *, depth: int, variant: str, step, layers: Sequence[int] | None = None,
     n_boot: int = 300,
 ) -> list[measure.PowerLaw]:
     """Per layer (default all ``0..L``): the width exponent of the seed mean of ``field`` at ``step`` (an index,

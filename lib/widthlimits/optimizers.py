@@ -29,9 +29,8 @@ RMSPROP_EPS_SCALE = RMSPROP_EPS / math.sqrt(1 - RMSPROP_DECAY)
 def _check_layers(name: str, tree: object, what: str) -> None:
     """``tree`` is a dict ``{'w': ., 'v': (., ...), 'a': .}`` mirroring the params."""
     if not isinstance(tree, dict) or set(tree) != {"w", "v", "a"} or not isinstance(tree["v"], tuple | list):
-        raise TypeError(
-            f"{name} must be a dict {{'w': {what}, 'v': ({what}, ...), 'a': {what}}} mirroring the params, got {tree!r}"
-        )
+        raise TypeError(f"{name} must be a dict {{'w': {what}, 'v': ({what}, ...), 'a': {what}}} mirroring the params, "
+                        f"got {tree!r}")
 
 
 def optimizer(name: str, lrs: models.Params) -> optax.GradientTransformation:
