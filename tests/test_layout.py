@@ -24,6 +24,7 @@ ORDER = [
     "kernel_dynamics",
     "kernels",
     "signal_propagation",
+    "gradient_propagation",
     "losses",
     "optimizers",
     "runs",

@@ -9,7 +9,8 @@ Modules, in the order data flows through them (no module imports one further dow
   abc-parametrisations), ``limit_models`` (Golikov's three exponents, the stability band, the 13 limit models);
 - models and kernels: ``models`` (bias-free MLPs, the IC-MF offset, the span reparametrisation W = W0 + C X),
   ``kernel_dynamics``/``kernels`` (infinite-width kernels and kernel GD), ``signal_propagation`` (the NNGP
-  recursion as a map in depth: q*, chi_1, order and chaos);
+  recursion as a map in depth: q*, chi_1, order and chaos), ``gradient_propagation`` (backpropagated gradient
+  norms through depth against chi_1);
 - training: ``losses``, ``optimizers``, ``runs`` (what a run is and records), ``engines`` (the step-level
   ``init``/``observe``/``update`` API and ``TrainConfig``), ``training`` (batched, compiled runs with a
   ``record=`` hook), ``kernel_motion`` (how far a one-hidden-layer net's tangent kernel and outputs move);
@@ -26,8 +27,8 @@ Modules, in the order data flows through them (no module imports one further dow
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
   back-matter ledger: each abstract sentence against the claims that support it),
   ``reporting``/``framework_tables`` (Markdown tables, number formats), ``plots`` and the chapters' figure
-  modules (``mean_field_plots``,
-  ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``, ``deep_net_plots``), ``widgets``.
+  modules (``mean_field_plots``, ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``,
+  ``deep_net_plots``), ``widgets``.
 
 :data:`FORMULA_HOMES` names the one place where each formula that recurs across chapters is defined; a test
 checks that every home exists.
