@@ -112,6 +112,21 @@ def test_reference_gaps_exact_summaries_and_bootstrap_errors():
         W.reference_gaps(ref, ref, n_boot=1)
 
 
+def test_gap_difference_is_the_difference_of_the_gaps_with_paired_errors():
+    ref = np.tile([0.7, 0.5, 0.4, 0.3], (4, 1))
+    a, b = ref + np.array([0.02, 0.01, 0.0, 0.005]), ref + 0.01  # a: zero-start-like; b: a constant offset
+    d = W.gap_difference(a, b, ref)
+    assert (d.final, d.mean, d.sup) == pytest.approx((-0.005, -0.00125, 0.01))
+    ga, gb = W.reference_gaps(a, ref), W.reference_gaps(b, ref)
+    assert d.final == pytest.approx(ga.final - gb.final) and d.sup == pytest.approx(ga.sup - gb.sup)
+    # noise shared by a, b and the reference cancels in the difference: the resamples are joint
+    noise = np.random.default_rng(3).normal(0, 0.1, (4, 1))
+    d = W.gap_difference(a + noise, b + noise, ref + noise)
+    assert max(d.final_se, d.mean_se, d.sup_se) < 1e-12
+    with pytest.raises(ValueError, match="same >= 2 seeds"):
+        W.gap_difference(a, b[:, :3], ref)
+
+
 def test_gap_exponent_is_the_bootstrap_slope_of_the_gap():
     # gap = log 2 - y = d^-3/2 m_s: the seed mean is exactly proportional to d^-3/2.
     m = np.array([0.8, 1.0, 1.3, 0.9])

@@ -16,7 +16,9 @@ of one formula; the claims made about them stay in the chapters. With :math:`y_{
   target curve, and :func:`mean_standard_error`: :math:`\frac1T\sum_{t=1}^T \mathrm{sd}_t(a)/\sqrt S`;
 * :func:`reference_gaps`: the distance :math:`g_t = |\bar a_t - \bar r_t|` of a family's seed-mean curve from
   the reference's, summarised three ways (last step, mean over steps :math:`0..T`, sup over steps), each with a
-  seed-bootstrap standard error (seeds resampled jointly: family and reference share each seed's draw);
+  seed-bootstrap standard error (seeds resampled jointly: family and reference share each seed's draw), and
+  :func:`gap_difference`: the difference of two families' gaps in each of the three norms, bootstrapped with the
+  same joint resamples of the seeds (the families share each seed's draw too);
 * :func:`family_difference`: the largest difference between the families' records at one width (zero at the
   reference width, through which every family passes);
 * :func:`gap_exponent`: the width exponent of :math:`\ell - y_d` (a final value's distance below a level
@@ -137,27 +139,66 @@ class ReferenceGaps(NamedTuple):
     sup_se: float
 
 
+def _gap_norms(c: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``[last step, mean over steps 0..T, sup over steps]`` of :math:`|\\bar c_t - \\bar r_t|`, ``(S, T+1)`` each."""
+    g = np.abs(c.mean(0) - r.mean(0))
+    return np.array([g[-1], g.mean(), g.max()])
+
+
+def _paired_curves(names: tuple[str, ...], values: tuple) -> list[np.ndarray]:
+    curves = [_curves(nm, v) for nm, v in zip(names, values)]
+    if len({c.shape for c in curves}) != 1 or curves[0].shape[0] < 2:
+        shapes = ", ".join(str(c.shape) for c in curves)
+        raise ValueError(f"{' and '.join(names)} must hold the same >= 2 seeds and steps, got {shapes}")
+    return curves
+
+
+def _bootstrap(n: int, n_boot: object, seed: object) -> np.ndarray:
+    """``(n_boot, n)`` resampled seed indices from ``numpy.random.default_rng(seed)``."""
+    n_boot = _validate.integer("n_boot", n_boot, low=2)
+    rng = np.random.default_rng(_validate.integer("seed", seed, low=0))
+    return rng.integers(0, n, (n_boot, n))
+
+
 def reference_gaps(curves: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> ReferenceGaps:
     """Gap of the seed-mean of ``curves (S, T+1)`` to that of ``reference (S, T+1)`` (the same seeds), ``S >= 2``.
 
     Unlike the step averages above, step 0 counts here: the sup-norm of a scaling whose nets start at
     :math:`f = 0` (MF) is set by that start, and which norm is used decides which family is "closest".
     """
-    c, r = _curves("curves", curves), _curves("reference", reference)
-    if c.shape != r.shape or c.shape[0] < 2:
-        raise ValueError(f"curves and reference must hold the same >= 2 seeds and steps, got {c.shape}, {r.shape}")
-    n_boot = _validate.integer("n_boot", n_boot, low=2)
-    rng = np.random.default_rng(_validate.integer("seed", seed, low=0))
-
-    def stats(idx: np.ndarray) -> np.ndarray:
-        g = np.abs(c[idx].mean(0) - r[idx].mean(0))
-        return np.array([g[-1], g.mean(), g.max()])
-
-    n = len(c)
-    boot = np.array([stats(rng.integers(0, n, n)) for _ in range(n_boot)])
-    final, mean, sup = stats(np.arange(n))
+    c, r = _paired_curves(("curves", "reference"), (curves, reference))
+    idx = _bootstrap(len(c), n_boot, seed)
+    boot = np.array([_gap_norms(c[i], r[i]) for i in idx])
+    final, mean, sup = _gap_norms(c, r)
     argmax = int(np.argmax(np.abs(c.mean(0) - r.mean(0))))
     return ReferenceGaps(float(final), float(mean), float(sup), argmax, *(float(v) for v in boot.std(0, ddof=1)))
+
+
+class GapDifference(NamedTuple):
+    """:func:`gap_difference`: ``final``, ``mean``, ``sup`` of ``gap(a) - gap(b)`` and their bootstrap errors."""
+
+    final: float
+    mean: float
+    sup: float
+    final_se: float
+    mean_se: float
+    sup_se: float
+
+
+def gap_difference(
+    a: np.ndarray, b: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0
+) -> GapDifference:
+    """:func:`reference_gaps` of ``a`` minus that of ``b`` in each norm (negative: ``a`` is closer), all ``(S, T+1)``.
+
+    The seeds are resampled jointly in ``a``, ``b`` and ``reference`` (all three share each seed's draw), so the
+    standard errors are those of the difference, not of either gap. With few seeds (``S <= 5``) a bootstrap
+    standard error is itself uncertain by a third or more.
+    """
+    ca, cb, r = _paired_curves(("a", "b", "reference"), (a, b, reference))
+    idx = _bootstrap(len(r), n_boot, seed)
+    boot = np.array([_gap_norms(ca[i], r[i]) - _gap_norms(cb[i], r[i]) for i in idx])
+    diff = _gap_norms(ca, r) - _gap_norms(cb, r)
+    return GapDifference(*(float(v) for v in diff), *(float(v) for v in boot.std(0, ddof=1)))
 
 
 def mean_standard_error(curves: np.ndarray) -> float:
