@@ -62,7 +62,7 @@ def test_ntk_excess_finds_the_still_step():
     ref = rng.normal(size=(8, 4, 5))
     ic, ntk = rng.normal(size=(4, 4, 5)), 2 * rng.normal(size=(4, 4, 5))
     e = icmf.ntk_excess(ic, ntk, ref, np.array([0.05, 0.08, 0.3]))
-    assert e.excess.shape == e.se.shape == (4,) and e.still == 2 and (e.se >= 0).all()
+    assert e.ic.shape == e.excess.shape == e.se.shape == (4,) and e.still == 2 and (e.se >= 0).all()
     assert icmf.ntk_excess(ic, ntk, ref, np.array([0.2, 0.3, 0.4])).still == 0
     with pytest.raises(ValueError, match="ref_move"):
         icmf.ntk_excess(ic, ntk, ref, np.zeros(2))

@@ -113,12 +113,14 @@ class NtkExcess(NamedTuple):
     """How much farther NTK's logit law is from the reference's than IC-MF's, step by step.
 
     Attributes:
-      excess: ``(T+1,)`` pooled KL of NTK minus that of IC-MF (:func:`~widthlimits.logit_statistics.pooled_kl`).
+      ic: ``(T+1,)`` pooled KL of IC-MF against the reference (:func:`~widthlimits.logit_statistics.pooled_kl`).
+      excess: ``(T+1,)`` pooled KL of NTK minus that of IC-MF.
       se: ``(T+1,)`` its paired jackknife standard error (the two proxies share their seeds).
       still: the last step ``k >= 1`` at which the reference's kernel had moved by less than ``still`` of itself
         (``0`` if it moved that much in the first step).
     """
 
+    ic: np.ndarray
     excess: np.ndarray
     se: np.ndarray
     still: int
@@ -131,7 +133,8 @@ def ntk_excess(
     ``ref_move (T,)`` the reference's relative kernel change after steps ``1..T``; ``0 < still``."""
     still = _validate.real("still", still, low=0, open_low=True)
     ref_move = _validate.array("ref_move", np.asarray(ref_move), shape=(np.shape(ic)[1] - 1,), kinds="f")
-    excess = laws.pooled_kl(ntk, reference).kl - laws.pooled_kl(ic, reference).kl
+    kl_ic = np.asarray(laws.pooled_kl(ic, reference).kl)
+    excess = np.asarray(laws.pooled_kl(ntk, reference).kl) - kl_ic
     se = np.array([laws.paired_kl_difference_se(ic, ntk, reference, slice(k, k + 1)) for k in range(len(excess))])
     below = np.flatnonzero(ref_move < still)
-    return NtkExcess(np.asarray(excess), se, int(below[-1] + 1) if below.size and below[0] == 0 else 0)
+    return NtkExcess(kl_ic, excess, se, int(below[-1] + 1) if below.size and below[0] == 0 else 0)
