@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from widthlimits import _validate, models, signal_propagation
+from widthlimits import _validate, kernels, models, signal_propagation
 
 _GH_Z, _GH_W = np.polynomial.hermite_e.hermegauss(signal_propagation.GAUSS_POINTS_1D)
 _GH_W = _GH_W / np.sqrt(2 * np.pi)
@@ -41,15 +41,12 @@ def _check(activation: str, negative_slope: float) -> float:
 
 
 def activation_pair(activation: str, u: Any, *, negative_slope: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    r""":math:`(\phi(u), \phi'(u))` elementwise in float64, shape of ``u``; :math:`\phi` is ``models.MLP.phi``."""
+    r""":math:`(\phi(u), \phi'(u))` elementwise in float64, shape of ``u``; :math:`\phi` is ``models.MLP.phi``,
+    :math:`\phi'` is :func:`widthlimits.kernels.phi_prime`."""
     slope = _check(activation, negative_slope)
     u = np.asarray(_validate.array("u", u, kinds="fiu"), np.float64)
     phi = np.asarray(models.MLP(activation=activation, negative_slope=slope, n_in=1).phi(jnp.asarray(u)), np.float64)
-    if activation == "erf":
-        return phi, 2 / np.sqrt(np.pi) * np.exp(-(u**2))
-    if activation == "tanh":
-        return phi, 1 - np.tanh(u) ** 2
-    return phi, np.where(u > 0, 1.0, slope if activation == "leaky_relu" else 0.0)
+    return phi, kernels.phi_prime(activation, u, slope)
 
 
 def derivative_moments(activation: str, q: float, *, negative_slope: float = 0.1) -> tuple[float, float]:

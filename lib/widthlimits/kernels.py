@@ -147,7 +147,7 @@ def dual(activation: str, s11, s12, s22, *, negative_slope: float = 0.1, n_point
     return tuple(gaussian_expectation(fn, s11, s12, s22, n_points=n_points) for fn in (_tanh_pair, _dtanh_pair))
 
 
-def _dphi(activation: str, t: np.ndarray, negative_slope: float) -> np.ndarray:
+def phi_prime(activation: str, t: np.ndarray, negative_slope: float) -> np.ndarray:
     """phi'(t) in float64 NumPy (ReLU's kink: derivative 0 at t = 0, a null set)."""
     if activation in ("relu", "leaky_relu"):
         return np.where(t > 0, 1.0, 0.0 if activation == "relu" else negative_slope)
@@ -180,7 +180,7 @@ def mc_dual(
     v = np.sqrt(s22) * (rho * z[0] + np.sqrt(1 - rho**2) * z[1])
     phi = models.MLP(activation=activation, negative_slope=negative_slope, n_in=1).phi
     fu, fv = (np.asarray(phi(jnp.asarray(t)), np.float64) for t in (u, v))
-    du, dv = (_dphi(activation, t, negative_slope) for t in (u, v))
+    du, dv = (phi_prime(activation, t, negative_slope) for t in (u, v))
     return tuple((float(p.mean()), float(p.std() / np.sqrt(p.size))) for p in (fu * fv, du * dv))
 
 
