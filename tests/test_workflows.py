@@ -128,8 +128,10 @@ def test_book_workflow_builds_with_readme_command_1_and_publishes_with_the_pages
     uses = [s.get("uses", "").split("@")[0] for job in doc["jobs"].values() for s in job["steps"]]
     assert {"actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages"} <= set(uses)
     steps = doc["jobs"]["build"]["steps"]
-    reports = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
-    assert reports and reports[0]["if"] == "failure()" and "reports" in reports[0]["with"]["path"]
+    uploads = {s["with"]["name"]: s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")}
+    assert uploads["build-reports"]["if"] == "failure()" and "reports" in uploads["build-reports"]["with"]["path"]
+    assert uploads["html-check"]["if"] == "always()"  # screenshots of every chapter's first screen
+    assert any("tests/test_html.py" in s and "built_book" in s for s in scripts)
     # Execution cache: cell sources are all Jupyter Book keys on, so only an exact key (over everything that
     # affects execution) may restore it; the sweep cache checks its own entries and may fall back.
     caches = {s["with"]["path"].strip(): s["with"] for s in steps if s.get("uses", "").startswith("actions/cache")}
