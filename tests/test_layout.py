@@ -124,7 +124,11 @@ def test_first_cell_installs_the_library_in_colab_from_the_configured_repository
     source = "".join(first["source"])
     assert first["cell_type"] == "code" and "remove-cell" in first["metadata"].get("tags", [])
     assert 'find_spec("widthlimits") is None' in source
-    assert f"git+{repository_url()}#subdirectory=lib" in source
+    # pinned to the book's version, overridable (tests/test_colab.py installs a freshly built wheel this way)
+    import widthlimits
+
+    assert f"git+{repository_url()}@v{widthlimits.__version__}#subdirectory=lib" in source
+    assert 'os.environ.get("WIDTHLIMITS_INSTALL", spec)' in source and '%pip install -q "{spec}"' in source
 
 
 def test_toc_lists_every_chapter_and_only_existing_files():
