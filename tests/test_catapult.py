@@ -60,6 +60,12 @@ def test_runs_match_training_and_reuse_known_runs(runs):
     one = runs.sel(width=64, kappa=[1.0, 2.5])
     hist = catapult.retrain(MLP, one, DS, scaling=NTK, engine="gram")
     np.testing.assert_allclose(np.asarray(hist.train_loss).reshape(one.loss.shape), one.loss, rtol=2e-4)
+    gap, same, no_later = catapult.retrain_agreement(one, hist)
+    assert gap < 2e-4 and same and no_later
+    with pytest.raises(ValueError, match="history must hold"):
+        catapult.retrain_agreement(runs.sel(width=64), hist)
+    with pytest.raises(TypeError, match="runs must be"):
+        catapult.retrain_agreement(one.loss, hist)
     again = catapult.runs(MLP, [64], [2.5], [1], DS, scaling=NTK, n_steps=12, known=runs)
     np.testing.assert_array_equal(again.loss[0, 0, 0], runs.sel(width=64, kappa=2.5, seed=1).loss)
 

@@ -9,7 +9,8 @@ Home of
   :func:`initial_top_eigenvalue` gives :math:`\lambda_0` at unit reference rate);
 * runs whose reference rate is set from their own initial draw, :math:`\eta^* = \kappa/\lambda_0`, so that
   :math:`\eta^*\lambda_0` takes exactly the values ``kappas`` (:func:`runs`), with the labelled result
-  :class:`CatapultRuns` and the phase read off it (diverged, peak, kernel change);
+  :class:`CatapultRuns` and the phase read off it (diverged, peak, kernel change), and their independent
+  retraining by the library (:func:`retrain`, :func:`retrain_agreement`);
 * the rate at which the loss peak moves per doubling of the width, with its seed bootstrap
   (:func:`steps_per_octave`).
 
@@ -351,6 +352,23 @@ def retrain(
     return training.train_runs(
         mlp, runs.coords["width"], runs.batch(scaling), data, n_steps=n_steps, loss="mse", engine=engine
     )
+
+
+def retrain_agreement(runs: CatapultRuns, history: training.History) -> tuple[float, bool, bool]:
+    r"""How the :func:`retrain` of ``runs`` agrees with them: the largest relative difference of the loss
+    curves over the runs the library does not flag as diverged; whether both flag the same runs as diverged;
+    whether the library flags each of them no later than ``runs``' first NaN/inf (it also flags a finite
+    blow-up). ``runs`` at one width, ``R`` runs in all; ``history.train_loss (R, T+1)``."""
+    if not isinstance(runs, CatapultRuns):
+        raise TypeError(f"runs must be a catapult.CatapultRuns, got {type(runs).__name__}")
+    lib_loss, lib_bad = np.asarray(history.train_loss, float), np.asarray(history.nonfinite_step)
+    if lib_loss.size != runs.loss.size:
+        n_runs = runs.loss.size // runs.loss.shape[-1]
+        raise ValueError(f"history must hold the {n_runs} runs of runs, got train_loss of shape {lib_loss.shape}")
+    loss, loop_bad = np.asarray(runs.loss, float).reshape(lib_loss.shape), np.asarray(runs.first_nonfinite).reshape(-1)
+    fine, bad = lib_bad < 0, loop_bad >= 0
+    gap = float(np.max(np.abs(loss[fine] - lib_loss[fine]) / lib_loss[fine])) if fine.any() else 0.0
+    return gap, bool(np.all(bad == (lib_bad >= 0))), bool(np.all(lib_bad[bad] <= loop_bad[bad]))
 
 
 # ---------------------------------------------------------------------------------------- the peak-step rate
