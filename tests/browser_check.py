@@ -85,15 +85,16 @@ _INSPECT = """async () => {
   };
 }"""
 
-# Move every static slider (widgets.Explorer.static) to another frame; report which did not change.
+# Move every slider of a static figure (widgets.Explorer.static / static_plane: range inputs marked data-wl with
+# the figure's id) to another position, one at a time; report those that did not change frame and caption.
 _SLIDE = """() => {
   const out = [];
-  for (const r of document.querySelectorAll('input[type=range][aria-label=frame]')) {
-    const id = r.id.slice(0, -2), img = document.getElementById(id + '-i'), cap = document.getElementById(id + '-t');
+  for (const r of document.querySelectorAll('input[type=range][data-wl]')) {
+    const id = r.dataset.wl, img = document.getElementById(id + '-i'), cap = document.getElementById(id + '-t');
     const before = [img.src, cap.textContent], n = Number(r.max);
     r.value = String(Number(r.value) === n ? 0 : n);
     r.dispatchEvent(new Event('input', {bubbles: true}));
-    out.push({id, frames: n + 1, moved: img.src !== before[0] && cap.textContent !== before[1]});
+    out.push({id: r.id, frames: n + 1, moved: img.src !== before[0] && cap.textContent !== before[1]});
   }
   return out;
 }"""

@@ -38,7 +38,8 @@ PLANTED = """<!doctype html><html><head>
 <img src="missing.png"/>
 <span class="math notranslate nohighlight">\\(x^2\\)</span>
 <div><img id="wl1-i" src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"/>
-<input id="wl1-r" type="range" min="0" max="1" value="0" aria-label="frame"/><span id="wl1-t">a</span></div>
+<input id="wl1-r" data-wl="wl1" type="range" min="0" max="1" value="0" aria-label="frame"/>
+<span id="wl1-t">a</span></div>
 <img src="https://example.invalid/x.png"/>
 <div class="output traceback">Traceback (most recent call last)</div>
 </body></html>"""
@@ -49,7 +50,7 @@ def test_the_check_reports_every_planted_defect(tmp_path):
     (report,), rate = check_pages(tmp_path, ["bad.html"])
     text = "\n".join(report.errors)
     for defect in ("image does not load: http://127.0.0.1", "traceback", "MathJax did not load",
-                   "equation not typeset", "static slider wl1 did not change", "request outside the book"):
+                   "equation not typeset", "static slider wl1-r did not change", "request outside the book"):
         assert defect in text, (defect, report.errors)
     assert rate > 0
 
@@ -77,6 +78,12 @@ def small_book(tmp_path_factory) -> Path:
             "ex = widgets.Explorer(draw, {'a': (1.0, 2.0, 3.0)}, defaults={'a': 1.0}, figsize=(2, 2))\n"
             "ex.static(widgets.path(ex.grid, [{'a': 1.0}, {'a': 3.0}]))"
         ),
+        nbformat.v4.new_markdown_cell("Two sliders over a plane of two parameters."),
+        nbformat.v4.new_code_cell(
+            "def line(fig, a, b):\n    fig.add_subplot().plot([0, 1], [b, a])\n\n"
+            "plane = widgets.Explorer(line, {'a': (1.0, 2.0, 3.0), 'b': (0.0, 1.0)}, figsize=(2, 2))\n"
+            "plane.static_plane('a', 'b')"
+        ),
     ]
     nbformat.write(nb, src / "book" / "slider.ipynb")
     env = {**os.environ, "WIDTHLIMITS_CLAIMS_DIR": str(src / "_claims")}
@@ -92,7 +99,7 @@ def test_small_book_typesets_loads_and_slides_offline(small_book, tmp_path):
     by_page = {r.page: r for r in reports}
     assert {p: r.errors for p, r in by_page.items() if r.errors} == {}
     assert by_page["book/maths.html"].equations >= 3
-    assert by_page["book/slider.html"].sliders == 1 and by_page["book/slider.html"].images >= 1
+    assert by_page["book/slider.html"].sliders == 3 and by_page["book/slider.html"].images >= 2
     assert all(Path(r.screenshot).stat().st_size > 0 for r in reports)
 
 

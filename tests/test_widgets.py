@@ -68,6 +68,23 @@ def test_static_slider_is_self_contained():
     assert ex.static(route).data != page  # unique element ids per slider
 
 
+def test_static_plane_holds_every_point_of_the_plane_and_two_sliders():
+    drawn = []
+    ex = widgets.Explorer(lambda fig, a, b, c: drawn.append((a, b, c)), {"a": (0, 1, 2), "b": (0, 1), "c": ("p", "q")},
+                          defaults={"a": 1, "b": 1, "c": "q"})
+    page = ex.static_plane("a", "b").data
+    assert page.count("data:image/png;base64,") == 3 * 2 + 1 and "6 precomputed frames" in page
+    assert sorted(set(drawn)) == [(a, b, "q") for a in (0, 1, 2) for b in (0, 1)]  # c held at its default
+    assert len(re.findall(r'type="range"', page)) == 2 and "http" not in page
+    assert 'max="2" value="1"' in page and 'max="1" value="1"' in page  # the defaults are shown first
+    ex.static_plane("b", "a", fixed={"c": "p"})
+    assert ("p" in {c for *_, c in drawn})
+    for bad, match in ((lambda: ex.static_plane("a", "a"), "x and y"), (lambda: ex.static_plane("z", "a"), "x must"),
+                       (lambda: ex.static_plane("a", "b", fixed={"a": 0}), "fixed")):
+        with pytest.raises(ValueError, match=match):
+            bad()
+
+
 def test_path_follows_the_grid_without_repeats():
     grid = {"a": (0, 1, 2, 3), "b": (0, 1, 2)}
     route = widgets.path(grid, [{"a": 0, "b": 0}, {"a": 3, "b": 2}, {"a": 3, "b": 2}, {"a": 3, "b": 0}])

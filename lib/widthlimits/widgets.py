@@ -15,7 +15,8 @@ A chapter describes an interactive figure by two things:
   a rendered frame only swaps bytes. Nothing is pre-rendered unless someone moves a control, so executing a
   notebook headless (nbmake, the book build) costs one frame;
 * :meth:`Explorer.static`: a self-contained HTML slider along a path of grid points: the frames are inlined as
-  PNG data URIs and a few lines of inline JavaScript swap them. It needs no kernel and no network.
+  PNG data URIs and a few lines of inline JavaScript swap them. It needs no kernel and no network;
+* :meth:`Explorer.static_plane`: the same with two sliders over every point of a plane of two parameters.
 
 **How the two share a page** (the book's convention). The live cell comes first and is tagged
 ``remove-output``; the static cell follows it. The built HTML has no kernel: saved widget state would show a
@@ -236,29 +237,68 @@ class Explorer:
             times.append(1000 * (time.perf_counter() - start))
         return np.array(times)
 
-    def static(self, path: Sequence[Mapping[str, Any]], *, start: int = 0):
-        """A self-contained HTML slider over the frames of ``path`` (grid points), for pages without a kernel."""
+    def _inline(self, points: list[Params]) -> tuple[list[str], list[str], str]:
+        """PNG data URIs and captions of ``points``, and an element id unique on the page."""
+        frames = ["data:image/png;base64," + base64.b64encode(self.render(**p)).decode() for p in points]
+        captions = [", ".join(f"{self.labels[n]} = {_fmt(v)}" for n, v in p.items()) for p in points]
+        uid = "wl" + hashlib.sha256(json.dumps([captions, next(_SERIAL)]).encode()).hexdigest()[:12]
+        return frames, captions, uid
+
+    @staticmethod
+    def _page(uid: str, frames: list[str], captions: list[str], start: int, sliders: str, script: str):
         from IPython.display import HTML
 
-        path = _check_path(self.grid, path, "path")
-        start = _validate.integer("start", start, low=0, high=len(path) - 1)
-        frames = ["data:image/png;base64," + base64.b64encode(self.render(**p)).decode() for p in path]
-        captions = [", ".join(f"{self.labels[n]} = {_fmt(v)}" for n, v in p.items()) for p in path]
-        uid = "wl" + hashlib.sha256(json.dumps([captions, next(_SERIAL)]).encode()).hexdigest()[:12]
-        script = (
-            f"(function(){{var f={json.dumps(frames)},c={json.dumps(captions)};"
-            f"var r=document.getElementById('{uid}-r'),i=document.getElementById('{uid}-i'),"
-            f"t=document.getElementById('{uid}-t');"
-            "r.oninput=function(){i.src=f[r.value];t.textContent=c[r.value];};})();"
-        )
         return HTML(
             f'<div id="{uid}" style="max-width:100%">'
             f'<img id="{uid}-i" src="{frames[start]}" style="max-width:100%" alt="{html.escape(captions[start])}"/>'
-            f'<div style="display:flex;align-items:center;gap:1em;font-size:0.9em">'
-            f'<input id="{uid}-r" type="range" min="0" max="{len(path) - 1}" value="{start}" step="1" '
-            f'style="flex:0 0 45%" aria-label="frame"/><span id="{uid}-t">{html.escape(captions[start])}</span></div>'
-            f"<script>{script}</script></div>"
+            f'<div style="display:flex;align-items:center;flex-wrap:wrap;gap:1em;font-size:0.9em">{sliders}'
+            f'<span id="{uid}-t">{html.escape(captions[start])}</span></div>'
+            f"<script>(function(){{var f={json.dumps(frames)},c={json.dumps(captions)};"
+            f"var i=document.getElementById('{uid}-i'),t=document.getElementById('{uid}-t');{script}}})();</script>"
+            "</div>"
         )
+
+    def static(self, path: Sequence[Mapping[str, Any]], *, start: int = 0):
+        """A self-contained HTML slider over the frames of ``path`` (grid points), for pages without a kernel."""
+        path = _check_path(self.grid, path, "path")
+        start = _validate.integer("start", start, low=0, high=len(path) - 1)
+        frames, captions, uid = self._inline(path)
+        slider = (f'<input id="{uid}-r" data-wl="{uid}" type="range" min="0" max="{len(path) - 1}" value="{start}" '
+                  f'step="1" style="flex:0 0 45%" aria-label="frame"/>')
+        script = ("var r=document.getElementById('" + uid + "-r');"
+                  "r.oninput=function(){i.src=f[r.value];t.textContent=c[r.value];};")
+        return self._page(uid, frames, captions, start, slider, script)
+
+    def static_plane(self, x: str, y: str, *, fixed: Mapping[str, Any] | None = None):
+        """A self-contained HTML figure with two sliders, one per parameter, over *every* grid point of the
+        ``x``-``y`` plane (the other parameters held at ``fixed``, by default at their defaults): it holds
+        ``len(grid[x]) * len(grid[y])`` precomputed frames, and says so under the sliders."""
+        for what, name in (("x", x), ("y", y)):
+            if name not in self.grid:
+                raise ValueError(f"{what} must be one of the grid's parameters {list(self.grid)}, got {name!r}")
+        if x == y:
+            raise ValueError(f"x and y must be two different parameters, got {x!r} twice")
+        others = {n: self.defaults[n] for n in self.grid if n not in (x, y)}
+        fixed = dict(fixed or {})
+        if not set(fixed) <= set(others):
+            raise ValueError(f"fixed may set only the other parameters {sorted(others)}, got {sorted(map(str, fixed))}")
+        others.update(fixed)
+        nx, ny = len(self.grid[x]), len(self.grid[y])
+        points = _check_path(self.grid, [{**others, x: vx, y: vy} for vy in self.grid[y] for vx in self.grid[x]],
+                             "the plane's points")
+        ix, iy = _index(self.grid[x], self.defaults[x]), _index(self.grid[y], self.defaults[y])
+        frames, captions, uid = self._inline(points)
+        sliders = "".join(
+            f'<label style="flex:0 0 30%">{html.escape(self.labels[n])} <input id="{uid}-{a}" data-wl="{uid}" '
+            f'type="range" min="0" max="{m - 1}" value="{k}" step="1" style="width:70%" '
+            f'aria-label="{html.escape(self.labels[n])}"/></label>'
+            for a, n, m, k in (("x", x, nx, ix), ("y", y, ny, iy))
+        )
+        sliders += f"<small>{len(points)} precomputed frames</small>"
+        script = (f"var x=document.getElementById('{uid}-x'),y=document.getElementById('{uid}-y');"
+                  f"x.oninput=y.oninput=function(){{var k=Number(y.value)*{nx}+Number(x.value);"
+                  "i.src=f[k];t.textContent=c[k];};")
+        return self._page(uid, frames, captions, iy * nx + ix, sliders, script)
 
 
 def _check_path(grid: dict[str, tuple], points: object, what: str) -> list[Params]:
