@@ -45,3 +45,12 @@ def test_measured_tables():
     rms = {"-1,1": scalings.from_hat(-1.0, 1.0, optimizer="rmsprop")}
     text = T.rmsprop_table(rms, {"-1,1": fits["1"]}, {"-1,1": ("q_h_w",)})
     assert "(−1, 1)" in text and text.count("†") == 3  # q_K and q_h_a, and the footnote
+
+
+def test_signature_table_maps_cells_to_properties():
+    from widthlimits import framework_tables as ft
+
+    groups = ft.property_groups()
+    assert sum(map(len, groups.values())) == 13 and len(groups) < 8  # three booleans cannot label 13 cells
+    text = ft.signature_table()
+    assert text.startswith(f"13 cells, {len(groups)} distinct") and "edge: bottom" in text

@@ -46,6 +46,7 @@ ORDER = [
     "measure",
     "width_exponents",
     "width_trends",
+    "cell_limits",
     "limit_properties",
     "layer_dynamics",
     "claims",

@@ -191,3 +191,12 @@ def test_tp4_stable_and_nontrivial_is_the_closed_mf_ntk_segment(q_sigma, q_tilde
 def test_framework_bad_input_names_the_parameter(call, parameter):
     with pytest.raises((TypeError, ValueError), match=parameter):
         call()
+
+
+def test_abc_same():
+    from widthlimits import abc_parametrizations as abc
+
+    p = abc.ABC_PRESETS["muP"]
+    assert abc.same(p, p) and not abc.same(p, abc.ABC_PRESETS["NTP"])
+    with pytest.raises(TypeError, match="p must"):
+        abc.same(None, p)

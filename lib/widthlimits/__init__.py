@@ -22,7 +22,8 @@ Modules, in the order data flows through them (no module imports one further dow
   limit model: a Gaussian-process start plus the MF recursion at corrected logits), ``catapult``/
   ``two_layer_linear`` (the catapult phase of GD on the square loss);
 - measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
-  ``width_trends`` (final values against width), ``limit_properties`` (P1-P3 as measured width exponents),
+  ``width_trends`` (final values against width), ``cell_limits`` (distances between normalised trajectories of
+  two scalings across widths: one cell, one limit?), ``limit_properties`` (P1-P3 as measured width exponents),
   ``layer_dynamics`` (per-layer records of deep nets);
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
   back-matter ledger: each abstract sentence against the claims that support it),

@@ -92,3 +92,10 @@ def tp4_nontrivial(p: ABC, *, atol: float = 1e-9) -> bool:
     (_, a_2), (_, b_2), c = _check_abc(p)
     _validate.real("atol", atol, low=0, high=0.01, open_high=True)
     return abs(a_2 + b_2 + tp4_r(p) - 1) <= atol or abs(2 * a_2 + c - 1) <= atol
+
+
+def same(p: ABC, q: ABC, *, atol: float = 1e-9) -> bool:
+    """Whether two abc-parametrisations have the same exponents (entry by entry, to ``atol``)."""
+    (pa, pb, pc), (qa, qb, qc) = _check_abc(p), _check_abc(q)
+    _validate.real("atol", atol, low=0, high=0.01, open_high=True)
+    return all(abs(x - y) <= atol for x, y in zip((*pa, *pb, pc), (*qa, *qb, qc), strict=True))

@@ -123,3 +123,47 @@ def abc_table(named: Mapping[str, scalings.Scaling], *, as_mup: Sequence[str] = 
         rows.append([label, a, b, frac(p.c), frac(A.tp4_r(p)), *flags])
     header = ["scaling", "$(a_1, a_2)$", "$(b_1, b_2)$", "$c$", "$r$", "stable (Yang–Hu)", "non-trivial"]
     return reporting.table([*header, "regime (Golikov)", "cell"], rows)
+
+
+_SIZE = {-1: "vanish", 0: "O(1)", 1: "diverge"}
+
+
+def property_groups() -> dict[tuple[bool, bool, bool], list[limit_models.LimitModel]]:
+    """The 13 cells grouped by their properties (P1, P2, P3), read off each cell's signature."""
+    groups: dict[tuple[bool, bool, bool], list[limit_models.LimitModel]] = {}
+    for m in limit_models.LIMIT_MODELS:
+        s_0, s_k, edge = m.signature
+        groups.setdefault((s_0 == 0, s_k == 0, edge == "top"), []).append(m)
+    return groups
+
+
+def signature_table() -> str:
+    """From the signature back to P1-P3: one row per cell, grouped by (P1, P2, P3), with the coordinates that
+    tell apart the cells of one group (the side on which a property fails: sign of ``q_0``, of ``q_K``, edge)."""
+    rows = []
+    for props, models in sorted(property_groups().items(), reverse=True):
+        for m in models:
+            s_0, s_k, edge = m.signature
+            extra = [f"logits {_SIZE[s_0]}"] * (not props[0]) + [f"kernel {_SIZE[s_k]}s"] * (not props[1])
+            extra += [f"edge: {edge}"] * (not props[2])
+            rows.append([" ".join(map(ok, props)), len(models), f"{m.number} {m.name}", "; ".join(extra) or "—"])
+    header = ["P1 P2 P3", "cells with these", "cell", "extra coordinate (where a property fails, how)"]
+    count = f"{len(rows)} cells, {len(property_groups())} distinct combinations of (P1, P2, P3).\n\n"
+    return count + reporting.table(header, rows)
+
+
+def cell_limit_table(checks: Mapping[str, Any], points: Mapping[str, tuple[float, float]]) -> str:
+    """Finite nets of demonstrated cells against simulated limits (:func:`widthlimits.cell_limits.check_cells`):
+    the distance's width exponent with the derived range, and the distances to the own and neighbour limits."""
+    rows = []
+    for name, c in checks.items():
+        a, b = points[name]
+        rows.append([
+            name, f"({frac(a)}, {frac(b)})", c.cell, reporting.pm(c.own.exponent, c.own.exponent_se),
+            f"[{frac(c.low)}, {frac(c.high)}]", reporting.pm(c.own.widest, c.own.widest_se),
+            f"{c.neighbour}: " + reporting.pm(c.other.widest, c.other.widest_se),
+            reporting.pm(c.other.exponent, c.other.exponent_se),
+        ])
+    header = ["point", "$(q_\\sigma,\\tilde q)$", "cell", "exponent of distance to own limit", "derived range",
+              "distance at widest $d$", "to neighbour's limit (cell: distance)", "its exponent"]
+    return reporting.table(header, rows)
