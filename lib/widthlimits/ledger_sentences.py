@@ -32,8 +32,11 @@ _STABLE = (
               f"{FRAME}:every grid run at width >= 128 that diverged is at a point the derivation calls divergent"),
              derived=True),
     Sentence("stable", 5, "Yet these scalings induce only finitely many distinct limit models.",
-             (f"{FRAME}:the 13 cells have distinct signatures*",), derived=True,
-             note="the list of cells is a reconstruction (see the scaling-framework chapter)"),
+             (f"{FRAME}:the 13 cells have distinct signatures*",
+              f"{FRAME}:cell *, point *: width exponent of the distance to the simulated limit, in the derived range",
+              f"{FRAME}:cell *, point *: at d = *, closer to its own limit than to cell *'s"), derived=True,
+             note="the list of cells is a reconstruction (see the scaling-framework chapter); one limit per cell "
+                  "is shown for cells 4, 9 and 12 only, the other ten are counted"),
     Sentence("stable", 6, "Each limit model is labelled by a distinct combination of properties: bounded logits and "
              "kernels at initialisation, a stationary kernel.",
              (f"{STABLE}:MF: measured properties P1–P3 equal the derived ones*",
