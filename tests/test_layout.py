@@ -48,6 +48,7 @@ ORDER = [
     "width_trends",
     "limit_properties",
     "layer_dynamics",
+    "deep_mup",
     "claims",
     "ledger",
     "ledger_sentences",

@@ -23,7 +23,7 @@ Modules, in the order data flows through them (no module imports one further dow
   ``two_layer_linear`` (the catapult phase of GD on the square loss);
 - measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
   ``width_trends`` (final values against width), ``limit_properties`` (P1-P3 as measured width exponents),
-  ``layer_dynamics`` (per-layer records of deep nets);
+  ``layer_dynamics`` (per-layer records of deep nets), ``deep_mup`` (the deep μP control trained by GD);
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
   back-matter ledger: each abstract sentence against the claims that support it),
   ``reporting``/``framework_tables`` (Markdown tables, number formats), ``plots`` and the chapters' figure
