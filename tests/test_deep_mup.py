@@ -67,6 +67,19 @@ def test_train_matches_a_hand_written_gd_loop():
     np.testing.assert_allclose(rec["test_acc"][0, 0, 0], acc0)
 
 
+def test_learned_exponents_recover_a_known_power_law():
+    widths, rng = (64, 256, 1024), np.random.default_rng(0)
+    learned = np.empty((3, 4, 3, 2))
+    for i, w in enumerate(widths):
+        learned[i] = np.array([1.0, 0.5 * w**-0.5])[None, None, :] * np.exp(0.01 * rng.normal(size=(4, 3, 2)))
+    fits = DM.learned_exponents({"learned": learned}, widths, 2)
+    np.testing.assert_allclose([f.slope for f in fits], [0.0, -0.5], atol=0.02)
+    with pytest.raises(ValueError, match="step"):
+        DM.learned_exponents({"learned": learned}, widths, 3)
+    with pytest.raises(ValueError, match="widths"):
+        DM.learned_exponents({"learned": learned}, widths[:2], 1)
+
+
 def test_arguments_are_checked():
     data = toy()
     with pytest.raises(ValueError, match="widths"):

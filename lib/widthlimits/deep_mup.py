@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widthlimits import _validate, layer_dynamics, losses, models, scalings
+from widthlimits import _validate, layer_dynamics, losses, measure, models, scalings
 from widthlimits import data as data_mod
 
 #: The records of :func:`train`.
@@ -96,3 +96,18 @@ def train(
     keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
     runs = [_train(mlp, w, keys, data, ref_lr, n_steps=n_steps, ref_width=ref_width) for w in widths]
     return {f: np.stack([np.asarray(r[f]) for r in runs]) for f in FIELDS}
+
+
+def learned_exponents(
+    records: dict[str, np.ndarray], widths: Sequence[int], step: int, *, n_boot: int = 300
+) -> list[measure.PowerLaw]:
+    """Width exponents (seed bootstrap of :func:`~widthlimits.measure.bootstrap_slope`) of the learned parts
+    :math:`u^1..u^L` and of the logit change after ``step`` updates, from :func:`train`'s ``records``."""
+    if not isinstance(records, dict) or "learned" not in records:
+        raise TypeError("records must be the dict returned by deep_mup.train")
+    learned = records["learned"]  # (W, S, T+1, L+1)
+    widths = _validate.integers("widths", widths, low=1, high=_validate.MAX_WIDTH)
+    if len(widths) != learned.shape[0]:
+        raise ValueError(f"widths must have one entry per trained width ({learned.shape[0]}), got {len(widths)}")
+    step = _validate.integer("step", step, low=1, high=learned.shape[2] - 1)
+    return [measure.bootstrap_slope(widths, learned[:, :, step, l], n_boot=n_boot) for l in range(learned.shape[3])]
