@@ -49,6 +49,7 @@ ORDER = [
     "cell_limits",
     "limit_properties",
     "layer_dynamics",
+    "deep_mup",
     "claims",
     "ledger",
     "ledger_sentences",

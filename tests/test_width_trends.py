@@ -188,3 +188,16 @@ def test_arguments_are_checked():
         W.seed_spread(two_lrs, "test_loss", "MF")
     with pytest.raises(TypeError, match="a must have a"):
         W.paired_difference(np.array([["x", "y"]]), np.zeros((1, 2)))
+
+
+def test_classify_reads_an_exponent_with_its_standard_error():
+    fit = measure.PowerLaw
+    assert W.classify(fit(-1.0, 0.0, 0.1)) == "vanishing"
+    assert W.classify(fit(0.0, 0.0, 0.05)) == "non-vanishing"
+    assert W.classify(fit(-0.3, 0.0, 0.05)) == "unclassified"  # -0.3 + 3 * 0.05 > -1/4
+    assert W.classify(fit(-0.3, 0.0, 0.05), n_se=0) == "vanishing"
+    assert W.classify(fit(-0.3, 0.0, 0.05), boundary=-0.5) == "non-vanishing"
+    with pytest.raises(TypeError, match="fit"):
+        W.classify((-1.0, 0.0, 0.1))
+    with pytest.raises(ValueError, match="n_se"):
+        W.classify(fit(-1.0, 0.0, 0.1), n_se=-1)

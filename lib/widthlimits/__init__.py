@@ -24,7 +24,7 @@ Modules, in the order data flows through them (no module imports one further dow
 - measurements: ``measure`` (fits and distances), ``width_exponents`` (measured first-step exponents),
   ``width_trends`` (final values against width), ``cell_limits`` (distances between normalised trajectories of
   two scalings across widths: one cell, one limit?), ``limit_properties`` (P1-P3 as measured width exponents),
-  ``layer_dynamics`` (per-layer records of deep nets);
+  ``layer_dynamics`` (per-layer records of deep nets), ``deep_mup`` (the deep μP control trained by GD);
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
   back-matter ledger: each abstract sentence against the claims that support it),
   ``reporting``/``framework_tables`` (Markdown tables, number formats), ``plots`` and the chapters' figure

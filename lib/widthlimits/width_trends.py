@@ -259,3 +259,15 @@ def move_exponents(
         _check_field(check_sweep(sw), "hat_distance")
         layers = range(sw.history.hat_distance.shape[-1])
     return {(nm, k): move_exponent(sw, nm, k, widths) for nm in families for k in layers}
+
+
+def classify(fit: measure.PowerLaw, *, boundary: float = -0.25, n_se: float = 3.0) -> str:
+    """The book's reading of a fitted width exponent: ``"vanishing"`` if ``slope + n_se * stderr < boundary``,
+    ``"non-vanishing"`` if ``slope - n_se * stderr > boundary``, else ``"unclassified"`` (too close to call)."""
+    if not isinstance(fit, measure.PowerLaw):
+        raise TypeError(f"fit must be a measure.PowerLaw, got {type(fit).__name__}")
+    boundary = _validate.real("boundary", boundary)
+    n_se = _validate.real("n_se", n_se, low=0)
+    if fit.slope + n_se * fit.stderr < boundary:
+        return "vanishing"
+    return "non-vanishing" if fit.slope - n_se * fit.stderr > boundary else "unclassified"
