@@ -56,3 +56,18 @@ def test_mirrored_loss_is_the_even_part_of_the_logistic_loss():
     assert G.mirrored_loss(np.zeros((2, 3)), y) == pytest.approx(np.log(2))
     with pytest.raises(ValueError, match="y"):
         G.mirrored_loss(f, y[:2])
+
+
+def test_even_step0_at_the_reference_width_is_one_network():
+    from widthlimits.data import Dataset
+    from widthlimits.models import MLP
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 8)).astype(np.float32)
+    y = (np.arange(10) % 2).astype(np.float32)
+    ds = Dataset(x[:6], y[:6], x[6:], y[6:])
+    ev = G.even_step0(MLP(n_in=8), ds, 128, seeds=range(3))
+    np.testing.assert_allclose(ev["IC-MF"], ev["reference"], rtol=1e-6)
+    np.testing.assert_allclose(ev["MF"], ev["reference"], rtol=1e-5)  # every scaling is the identity at d*
+    wide = G.even_step0(MLP(n_in=8), ds, 512, seeds=range(3))
+    assert wide["MF"].shape == (3,) and np.all(wide["MF"] < wide["IC-MF"] + 1)
