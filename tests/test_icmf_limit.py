@@ -74,3 +74,43 @@ def test_mf_limit_checks_its_offset():
     cloud = mf_particles(MLP_SMALL, 8, key=jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="offset"):
         mf_limit(MLP_SMALL, tiny(), particles=cloud, n_steps=1, offset=np.zeros(3))
+
+
+def test_icmf_draws_use_one_independent_cloud_per_start_and_noise_scales_with_particles():
+    ds = tiny()
+    starts = np.linspace(-1, 1, 20, dtype=np.float32).reshape(2, 10)
+    runs = icmf.icmf_draws(MLP_SMALL, ds, starts, n_particles=32, seeds=(5, 6), n_steps=2)
+    assert runs.shape == (2, 3, 4)
+    one = icmf.icmf_limit(MLP_SMALL, ds, starts[1:], particles=mf_particles(MLP_SMALL, 32, key=jax.random.PRNGKey(6)),
+                          n_steps=2)
+    np.testing.assert_allclose(runs[1], one.test_logits[0], atol=1e-6)
+    with pytest.raises(ValueError, match="seeds"):
+        icmf.icmf_draws(MLP_SMALL, ds, starts, n_particles=32, seeds=(5,), n_steps=2)
+    clouds = [mf_limit(MLP_SMALL, ds, n_particles=64, key=jax.random.PRNGKey(s), n_steps=2) for s in (1, 2)]
+    nv = icmf.cloud_noise_var(clouds, 64, 16)
+    a, b = (np.asarray(c.test_logits) for c in clouds)
+    np.testing.assert_allclose(nv[:, 0], np.mean((a - b) ** 2, -1) / 2 * 4, rtol=1e-6)
+    assert nv.shape == a.shape and np.all(nv == nv[:, :1])  # one value per step, the test points pooled
+    with pytest.raises(TypeError, match="clouds"):
+        icmf.cloud_noise_var(clouds[:1], 64, 16)
+
+
+def test_four_limits_adds_icmf_from_the_ntk_limits_first_draws():
+    ds = tiny()
+    from widthlimits.kernel_limit import gp_logits, kernel_limit, limit_kernels
+
+    k = limit_kernels(MLP_SMALL, ds)
+    gp = np.asarray(gp_logits(k, key=jax.random.PRNGKey(3), n_samples=3))
+    clouds = [mf_limit(MLP_SMALL, ds, n_particles=64, key=jax.random.PRNGKey(s), n_steps=2) for s in (1, 2)]
+    out, nv = icmf.four_limits(MLP_SMALL, k, ds, gp, clouds, cloud_particles=64, n_draws=2, n_particles=32, seed=9,
+                               ref_lr=0.02, n_steps=2)
+    assert set(out) == {"MF", "NTK", "intermediate", "IC-MF"} and out["IC-MF"].shape == (2, 3, 4)
+    assert nv.shape == (3, 4)
+    ntk0 = kernel_limit(k, ds, n_steps=2, f0=gp[0]).test_logits
+    np.testing.assert_allclose(out["NTK"][0], ntk0, atol=1e-5)
+    cloud = mf_particles(MLP_SMALL, 32, key=jax.random.PRNGKey(9))
+    np.testing.assert_allclose(out["IC-MF"][0, 0], gp[0, 6:] + icmf.icmf_limit(
+        MLP_SMALL, ds, np.zeros((1, 10), np.float32), particles=cloud, n_steps=0).test_logits[0, 0], atol=1e-5)
+    with pytest.raises(ValueError, match="n_draws"):
+        icmf.four_limits(MLP_SMALL, k, ds, gp, clouds, cloud_particles=64, n_draws=4, n_particles=32, seed=9,
+                         ref_lr=0.02, n_steps=2)

@@ -54,6 +54,7 @@ ORDER = [
     "ledger",
     "ledger_sentences",
     "reporting",
+    "gap_reports",
     "framework_tables",
     "plots",
     "mean_field_plots",

@@ -131,3 +131,24 @@ def test_three_limits_stack_the_limit_models():
     np.testing.assert_array_equal(out["MF"][0], clouds[0].test_logits)
     with pytest.raises(TypeError, match="mf_runs"):
         LC.three_limits(k, data, gp, [], ref_lr=0.1, n_steps=2)
+
+
+def test_w2_noise_var_is_subtracted_from_the_spread_and_w2_difference_pairs_draws():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(400, 3000))  # spread 1
+    noisy = rng.normal(size=(400, 3000)) * np.sqrt(1.0 + 0.44)  # spread 1 plus noise of variance 0.44
+    assert LC.w2_to_ref(noisy, ref, random_limit=True) == pytest.approx(0.2, abs=0.02)  # |1.2 - 1|
+    assert LC.w2_to_ref(noisy, ref, random_limit=True, noise_var=np.full(3000, 0.44)) < 0.1  # floor: spread noise
+    lim = {"IC-MF": noisy[:50, None].repeat(2, 1), "NTK": ref[:80, None].repeat(2, 1)}
+    lim["MF"] = 0 * ref[:2, None].repeat(2, 1)
+    r = ref[100:140, None].repeat(2, 1)
+    d, se = LC.w2_difference(lim, r, "IC-MF", "MF", step=1, n_boot=20)
+    direct = LC.w2_to_ref(lim["IC-MF"][:, 1], r[:, 1], random_limit=True) - LC.w2_to_ref(
+        lim["MF"][:, 1], r[:, 1], random_limit=False)
+    assert d == pytest.approx(direct) and se > 0
+    d2, _ = LC.w2_difference(lim, r, "IC-MF", "NTK", step=0, n_boot=20)
+    direct2 = LC.w2_to_ref(lim["IC-MF"][:, 0], r[:, 0], random_limit=True) - LC.w2_to_ref(
+        lim["NTK"][:50, 0], r[:, 0], random_limit=True)  # NTK with as many samples as IC-MF
+    assert d2 == pytest.approx(direct2)
+    with pytest.raises(ValueError, match="a and b"):
+        LC.w2_difference(lim, r, "IC-MF", "SP", step=0)

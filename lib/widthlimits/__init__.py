@@ -27,7 +27,8 @@ Modules, in the order data flows through them (no module imports one further dow
   ``layer_dynamics`` (per-layer records of deep nets), ``deep_mup`` (the deep μP control trained by GD);
 - claims and output: ``claims`` (asserted numerical statements), ``ledger``/``ledger_sentences`` (the
   back-matter ledger: each abstract sentence against the claims that support it),
-  ``reporting``/``framework_tables`` (Markdown tables, number formats), ``plots`` and the chapters' figure
+  ``reporting``/``framework_tables`` (Markdown tables, number formats), ``gap_reports`` (the gaps of wide nets
+  to the reference in three norms, and their differences), ``plots`` and the chapters' figure
   modules (``mean_field_plots``, ``framework_plots``, ``limit_plots``, ``catapult_plots``, ``kernel_plots``,
   ``deep_net_plots``), ``widgets``.
 

@@ -33,10 +33,11 @@ import numpy as np
 
 from widthlimits import _validate, experiments, models, scalings
 from widthlimits import data as data_mod
+from widthlimits import limit_comparison as comparison
 from widthlimits import logit_statistics as laws
 from widthlimits.data import Dataset
-from widthlimits.kernel_limit import Trajectory, gp_logits, limit_kernels
-from widthlimits.particle_limit import Particles, mf_limit
+from widthlimits.kernel_limit import LimitKernels, Trajectory, gp_logits, limit_kernels
+from widthlimits.particle_limit import Particles, mf_limit, mf_particles
 
 
 def gp_start(mlp: models.MLP, data: Dataset, *, key: jax.Array, n_samples: int) -> np.ndarray:
@@ -79,6 +80,81 @@ def icmf_limit(
     runs = [mf_limit(mlp, data, particles=particles, n_steps=n_steps, ref_lr=ref_lr, offset=o) for o in flat]
     stacked = jax.tree.map(lambda *a: np.stack([np.asarray(x) for x in a]), *runs)
     return jax.tree.map(lambda a: a.reshape(offsets.shape[:-1] + a.shape[1:]), stacked)
+
+
+def icmf_draws(
+    mlp: models.MLP,
+    data: Dataset,
+    starts: np.ndarray,
+    *,
+    n_particles: int,
+    seeds: Sequence[int],
+    n_steps: int,
+    ref_lr: float = scalings.REF_LR["gd"],
+) -> np.ndarray:
+    """``(K, T+1, n_test)`` test logits of the IC-MF limit from each of the ``K`` initial functions ``starts (K, n +
+    n_test)`` (draws of :func:`gp_start`), each with its own independent cloud of ``n_particles`` (key
+    ``jax.random.PRNGKey(seeds[i])``, ``len(seeds) == K``, distinct), so that the clouds' Monte-Carlo errors are
+    independent across draws; :func:`cloud_noise_var` estimates their variance."""
+    starts = _validate.array("starts", np.asarray(starts), ndim=2, kinds="f", min_size=1)
+    seeds = _validate.integers("seeds", seeds, low=0)
+    if len(seeds) != len(starts):
+        raise ValueError(f"seeds must give one cloud per start ({len(starts)}), got {len(seeds)}")
+    n_particles = _validate.width("n_particles", n_particles)
+    runs = [
+        icmf_limit(mlp, data, g[None], particles=mf_particles(mlp, n_particles, key=jax.random.PRNGKey(s)),
+                   n_steps=n_steps, ref_lr=ref_lr).test_logits[0]
+        for g, s in zip(starts, seeds)
+    ]
+    return np.stack([np.asarray(r) for r in runs])
+
+
+def cloud_noise_var(clouds: Sequence[Trajectory], clouds_particles: int, n_particles: int) -> np.ndarray:
+    """``(T+1, n_test)`` Monte-Carlo variance of one cloud of ``n_particles``, estimated from two independent MF
+    clouds (:func:`~widthlimits.particle_limit.mf_clouds`) of ``M = clouds_particles`` particles each: half their
+    squared difference, times ``M / n_particles`` (the variance of an average over particles falls like ``1/M``),
+    averaged over the test points (one pair of clouds gives a one-degree-of-freedom estimate per point). It is
+    exact in law at step 0, where the IC-MF limit's particle part is the MF cloud's; later it is the MF dynamics'
+    noise, used for IC-MF's."""
+    if len(clouds) != 2 or not all(isinstance(c, Trajectory) for c in clouds):
+        raise TypeError("clouds must be two limits.Trajectory (two independent MF clouds, from mf_clouds)")
+    n_particles = _validate.width("n_particles", n_particles)
+    clouds_particles = _validate.width("clouds_particles", clouds_particles)
+    a, b = (np.asarray(c.test_logits) for c in clouds)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"the clouds' test_logits must both be (T+1, n_test), got {a.shape} and {b.shape}")
+    per_step = np.mean((a - b) ** 2, -1, keepdims=True) / 2 * (clouds_particles / n_particles)
+    return np.broadcast_to(per_step, a.shape).copy()
+
+
+def four_limits(
+    mlp: models.MLP,
+    k: LimitKernels,
+    data: Dataset,
+    gp: np.ndarray,
+    clouds: Sequence[Trajectory],
+    *,
+    cloud_particles: int,
+    n_draws: int,
+    n_particles: int,
+    seed: int,
+    ref_lr: float,
+    n_steps: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`~widthlimits.limit_comparison.three_limits` plus the IC-MF limit at one learning rate.
+
+    The IC-MF limit (:func:`icmf_draws`) starts from the first ``n_draws`` of the NTK limit's Gaussian-process draws
+    ``gp (S, n + n_test)``, so the two random limits share their starts, each with its own cloud of
+    ``n_particles`` (keys ``seed, seed + 1, ...``). Returns ``{"MF", "NTK", "intermediate", "IC-MF"}`` test logits
+    ``(samples, T+1, n_test)`` and the IC-MF samples' Monte-Carlo variance ``(T+1, n_test)``
+    (:func:`cloud_noise_var` from the MF ``clouds`` of ``cloud_particles`` each).
+    """
+    n_draws = _validate.integer("n_draws", n_draws, low=2, high=len(gp))
+    seed = _validate.integer("seed", seed, low=0)
+    out = comparison.three_limits(k, data, gp, clouds, ref_lr=ref_lr, n_steps=n_steps)
+    out["IC-MF"] = icmf_draws(mlp, data, np.asarray(gp)[:n_draws], n_particles=n_particles,
+                              seeds=range(seed, seed + n_draws), n_steps=n_steps, ref_lr=ref_lr)
+    return out, cloud_noise_var(clouds, cloud_particles, n_particles)
 
 
 class CoupledDistance(NamedTuple):

@@ -30,9 +30,10 @@ from widthlimits import _validate
 from widthlimits.data import Dataset
 from widthlimits.limits import LimitKernels, Trajectory, kernel_limit, logit_divergences
 
-#: The limits whose spread across samples is part of the limit: the NTK limit starts from a Gaussian process. The
-#: others start from the zero function and are deterministic; the spread of their samples is sampling noise.
-RANDOM_LIMITS = ("NTK",)
+#: The limits whose spread across samples is part of the limit: the NTK and IC-MF limits start from a Gaussian
+#: process. The others start from the zero function and are deterministic; the spread of their samples is sampling
+#: noise.
+RANDOM_LIMITS = ("NTK", "IC-MF")
 
 
 def _logits(name: str, value: Any, ndim: int) -> Any:
@@ -125,17 +126,25 @@ def learned_part_error(ref_logits: np.ndarray, model_logits: np.ndarray, idx: An
     return np.sqrt(np.maximum(sq, 0))[1:].mean()
 
 
-def w2_to_ref(model_logits: np.ndarray, ref_logits: np.ndarray, *, random_limit: bool) -> float:
+def w2_to_ref(
+    model_logits: np.ndarray, ref_logits: np.ndarray, *, random_limit: bool, noise_var: Any = None
+) -> float:
     r""":math:`W_2` between normal laws fitted per point, :math:`\sqrt{(\mu-\mu_{\text{ref}})^2 + (s-s_{\text{ref}})^2}`
     averaged (in square) over points; ``model_logits (K, n)`` limit samples, ``ref_logits (S, n)`` reference seeds.
 
     The limit's own sampling variance of its mean (over its ``K`` samples) is subtracted from the squared mean part;
-    a deterministic limit (``random_limit=False``) has spread zero, whatever the spread of its samples.
+    a deterministic limit (``random_limit=False``) has spread zero, whatever the spread of its samples. For a random
+    limit whose samples carry independent Monte-Carlo noise (the IC-MF limit's clouds of particles), ``noise_var``
+    ``(n,)`` is that noise's variance per sample; it is subtracted from the samples' variance before the spread is
+    taken.
     """
     k = len(model_logits)
     own = model_logits.var(0, ddof=1) / k if k > 1 else 0.0
     mean_sq = np.mean((model_logits.mean(0) - ref_logits.mean(0)) ** 2 - own)
-    spread = model_logits.std(0, ddof=1) if random_limit else 0.0
+    spread = 0.0
+    if random_limit:
+        noise = 0.0 if noise_var is None else np.asarray(noise_var)
+        spread = np.sqrt(np.maximum(model_logits.var(0, ddof=1) - noise, 0.0))
     return np.sqrt(max(mean_sq, 0.0) + np.mean((spread - ref_logits.std(0, ddof=1)) ** 2))
 
 
@@ -185,14 +194,16 @@ def compare_limits(
     limit_logits: Mapping[float, Mapping[str, np.ndarray]],
     *,
     random: Sequence[str] = RANDOM_LIMITS,
+    noise_var: Mapping[tuple, np.ndarray] | None = None,
     n_boot: int = 400,
     seed: int = 0,
 ) -> LimitComparison:
     """:class:`LimitComparison` of limits ``limit_logits[lr][name] (K, T+1, n)`` to ``ref_logits[lr] (S, T+1, n)``.
 
     ``random`` names the limits whose spread is part of the limit (the NTK limit's Gaussian-process start); the
-    others are deterministic. The bootstrap resamples the reference seeds ``n_boot`` times per learning rate, in the
-    order of ``ref_logits``, from ``numpy.random.default_rng(seed)``.
+    others are deterministic. ``noise_var[lr, name] (T+1, n)``, where given, is the Monte-Carlo variance of one
+    sample of a random limit (:func:`w2_to_ref`). The bootstrap resamples the reference seeds ``n_boot`` times per
+    learning rate, in the order of ``ref_logits``, from ``numpy.random.default_rng(seed)``.
     """
     if not isinstance(ref_logits, Mapping) or not ref_logits or not isinstance(limit_logits, Mapping):
         raise TypeError("ref_logits and limit_logits must be non-empty mappings keyed by learning rate")
@@ -209,6 +220,7 @@ def compare_limits(
         for name in names:
             if _logits(f"limit_logits[{lr}][{name!r}]", limit_logits[lr][name], 3).shape[1:] != shape[1:]:
                 raise ValueError(f"limit_logits[{lr}][{name!r}] must have shape (K, {shape[1]}, {shape[2]})")
+    noise_var = {} if noise_var is None else dict(noise_var)
     rng = np.random.default_rng(seed)
     learned, se, boot, w2, w2_last = {}, {}, {}, {}, {}
     for lr in lrs:
@@ -218,7 +230,11 @@ def compare_limits(
             lg = limit_logits[lr][name]
             vals = np.array([learned_part_error(r, lg, b) for b in boots])
             learned[lr, name], se[lr, name], boot[lr, name] = learned_part_error(r, lg), vals.std(), vals
-            per_step = [w2_to_ref(lg[:, k], r[:, k], random_limit=name in random) for k in range(1, r.shape[1])]
+            nv = noise_var.get((lr, name))
+            per_step = [
+                w2_to_ref(lg[:, k], r[:, k], random_limit=name in random, noise_var=None if nv is None else nv[k])
+                for k in range(1, r.shape[1])
+            ]
             w2[lr, name], w2_last[lr, name] = np.mean(per_step), per_step[-1]
     return LimitComparison(lrs, names, learned, se, boot, w2, w2_last)
 
@@ -260,3 +276,44 @@ def test_loss_gaps(
     ref_loss = mean_test_loss(ref_logits, y)
     gaps = {nm: np.abs(mean_test_loss(lg, y).mean(0) - ref_loss.mean(0))[1:].mean() for nm, lg in limit_logits.items()}
     return gaps, ref_loss.std(0, ddof=1).mean() / np.sqrt(len(ref_loss))
+
+
+def w2_difference(
+    limit_logits: Mapping[str, np.ndarray],
+    ref_logits: np.ndarray,
+    a: str,
+    b: str,
+    *,
+    step: int,
+    noise_var: Mapping[str, np.ndarray] | None = None,
+    random: Sequence[str] = RANDOM_LIMITS,
+    n_boot: int = 400,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``(value, se)``: :func:`w2_to_ref` of limit ``a`` minus that of limit ``b`` at one ``step``, and its standard
+    error over ``n_boot`` joint resamples of the reference seeds (``numpy.random.default_rng(seed)``).
+
+    ``limit_logits[name] (K, T+1, n)``, ``ref_logits (S, T+1, n)``; ``noise_var[name] (T+1, n)`` as in
+    :func:`compare_limits`. A random ``b`` is used with as many samples as ``a`` (its first ones): when the two
+    share their first Gaussian-process draws, as the NTK and IC-MF limits do, the spread estimates then carry the
+    same sampling noise. The limits' own sampling noise is not in the standard error, which is the reference's.
+    """
+    ref = _logits("ref_logits", ref_logits, 3)
+    step = _validate.integer("step", step, low=-ref.shape[1], high=ref.shape[1] - 1)
+    n_boot = _validate.integer("n_boot", n_boot, low=2)
+    noise_var = {} if noise_var is None else dict(noise_var)
+    for name in (a, b):
+        if name not in limit_logits:
+            raise ValueError(f"a and b must name limits of {tuple(limit_logits)}, got {name!r}")
+    k_a = len(limit_logits[a])
+    picked = {a: limit_logits[a], b: limit_logits[b][:k_a] if b in random else limit_logits[b]}
+
+    def w2(name: str, r: np.ndarray) -> float:
+        nv = noise_var.get(name)
+        nv = None if nv is None else nv[step]
+        return w2_to_ref(picked[name][:, step], r, random_limit=name in random, noise_var=nv)
+
+    r = np.asarray(ref[:, step])
+    boots = np.random.default_rng(_validate.integer("seed", seed, low=0)).integers(0, len(r), (n_boot, len(r)))
+    vals = [w2(a, r[i]) - w2(b, r[i]) for i in boots]
+    return float(w2(a, r) - w2(b, r)), float(np.std(vals, ddof=1))
