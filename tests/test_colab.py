@@ -76,6 +76,10 @@ def _kernel_env(work: Path, **extra: str) -> dict[str, str]:
 def colab(tmp_path_factory) -> dict:
     """The Colab-like environment after the setup cell ran: python, work dir, before/after versions, seconds."""
     base = tmp_path_factory.mktemp("colab")
+    chapters = base / "chapters"  # the chapters as they are now, beside the wheel built now
+    chapters.mkdir()
+    for chapter in CHAPTERS:
+        shutil.copy(chapter, chapters / chapter.name)
     src = base / "lib"
     shutil.copytree(ROOT / "lib", src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     _run([sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(base / "dist"), str(src)])
@@ -96,8 +100,8 @@ def colab(tmp_path_factory) -> dict:
     nbformat.write(setup, work / "setup.ipynb")
     _run([str(python), str(work / "run.py"), str(work / "setup.ipynb"), str(work)], cwd=work,
          env=_kernel_env(work, WIDTHLIMITS_INSTALL=str(wheel)))
-    return {"python": python, "work": work, "before": before, "after": _freeze(python), "env_seconds": env_seconds,
-            "seconds": {}, "interpreter": _run([str(python), "--version"]).stdout.strip()}
+    return {"python": python, "work": work, "chapters": chapters, "before": before, "after": _freeze(python),
+            "env_seconds": env_seconds, "seconds": {}, "interpreter": _run([str(python), "--version"]).stdout.strip()}
 
 
 def test_setup_cell_adds_the_library_and_changes_no_preinstalled_package(colab):
@@ -124,7 +128,7 @@ def test_explorer_live_works_with_colabs_ipywidgets(colab):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_runs_in_the_colab_like_environment(colab, chapter):
     nb = colab["work"] / chapter.name
-    shutil.copy(chapter, nb)  # outside the repository: no relative file access can succeed by accident
+    shutil.copy(colab["chapters"] / chapter.name, nb)  # outside the repository: no relative file access works
     out = _run([str(colab["python"]), str(colab["work"] / "run.py"), str(nb), str(colab["work"])],
                cwd=colab["work"], env=_kernel_env(colab["work"]))
     colab["seconds"][chapter.stem] = float(out.stdout.split()[-2])
