@@ -7,8 +7,9 @@ The environment holds the versions Colab preinstalls (:data:`COLAB`, from google
 installed by executing a chapter's real first cell in a kernel of that environment, with the install spec taken
 from ``$WIDTHLIMITS_INSTALL`` (the cell's own override). Creating the environment needs the package index (as CI
 has); nothing else leaves the machine. A summary (Python, versions, seconds per chapter) goes to
-``$WIDTHLIMITS_COLAB_REPORT`` when it is set. Under xdist each worker builds its own environment (a few
-minutes, in parallel) and runs its share of the chapters.
+``$WIDTHLIMITS_COLAB_REPORT`` when it is set. Under xdist each worker builds its own environment (a few minutes,
+in parallel) and runs its share of the chapters. This test found one real defect: an eager computation in
+``kernel_motion`` that Colab's jax 0.7.2 returned wrongly for one run per call (now compiled, and exact).
 """
 
 from __future__ import annotations
@@ -125,15 +126,7 @@ def test_explorer_live_works_with_colabs_ipywidgets(colab):
     assert out.stdout.strip() == COLAB["ipywidgets"]
 
 
-# Open defect, found by this test (2026-12-03): under Colab's jax 0.7.2 on the CPU, kernel_motion.split_changes
-# returns a different result for one (width 128, seed) run per call, a different seed on each call, while the
-# sweep's record agrees with jax 0.10.2 to 1e-6; the chapter's replay-vs-record consistency check then fails
-# (0.75 of the entries agree, 0.99 required). Nondeterministic across calls, so not a tolerance question.
-JAX_07_REPLAY = pytest.mark.xfail(reason="nondeterministic replay under jax 0.7.2 on CPU (see comment)", strict=False)
-PARAMS = [pytest.param(c, marks=JAX_07_REPLAY) if c.stem == "neural_tangent_kernel" else c for c in CHAPTERS]
-
-
-@pytest.mark.parametrize("chapter", PARAMS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_runs_in_the_colab_like_environment(colab, chapter):
     nb = colab["work"] / chapter.name
     shutil.copy(colab["chapters"] / chapter.name, nb)  # outside the repository: no relative file access works

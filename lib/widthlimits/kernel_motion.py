@@ -80,6 +80,9 @@ def split_change(
     return _split(mlp, params0["w"], params0["a"], params["w"], params["a"], lr_w, lr_a, xk)
 
 
+# Compiled, not run op by op: under jax 0.7.2 on the CPU (Colab's build) the eager version returned a different
+# result for one run per call, a different run each time (found by tests/test_colab.py); compiled, it is exact.
+@functools.partial(jax.jit, static_argnums=0)
 def _split(mlp, w0, a0, w, a, lr_w, lr_a, xk) -> KernelChange:
     zk0, zk = xk @ w0.T, xk @ w.T  # (m, d) pre-activations before and after
     d0, dt = (_dphi(mlp, z) ** 2 for z in (zk0, zk))
