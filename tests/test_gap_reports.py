@@ -37,6 +37,13 @@ def test_tables_name_every_family_and_say_what_is_not_resolved():
         G.difference_table([])
 
 
+def test_difference_table_survives_seeds_that_agree_exactly():
+    # two families that coincide (as at d = d*) give a zero difference with zero spread: no division by zero
+    same = W.GapDifference(final=0.0, mean=0.0, sup=0.01, final_se=0.0, mean_se=0.0, sup_se=0.0)
+    out = G.difference_table({"A - A": same})
+    assert "(exact)" in out and "(no seed spread)" in out and "A - A: last step: not resolved" in out
+
+
 def test_gaps_across_lrs_is_gap_difference_at_each_rate_in_order():
     ref = {0.1: curves(0.5, 0.01), 0.01: curves(0.6, 0.01, seed=3)}
     fam = {lr: {"A": curves(0.55, 0.01, seed=4), "B": curves(0.9, 0.01, seed=5)} for lr in ref}

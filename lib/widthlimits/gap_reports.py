@@ -65,13 +65,20 @@ def verdicts(diff: GapDifference, *, level: float = 2.0) -> dict[str, Verdict]:
     return out
 
 
+def _in_se(v: Verdict) -> str:
+    # Seeds can agree exactly (two families that coincide at a step, say): then there is no spread to divide by.
+    if v.se > 0:
+        return f"{v.value / v.se:+.1f}"
+    return "exact" if v.value == 0 else "no seed spread"
+
+
 def difference_table(diffs: Mapping[str, GapDifference], *, level: float = 2.0) -> str:
     """Markdown table of gap differences ``{row label: GapDifference}``: value ± s.e. (in s.e.) per norm, then a
     sentence with each verdict and, where not resolved, the smallest difference the seeds could have resolved."""
     if not isinstance(diffs, Mapping) or not diffs:
         raise TypeError("diffs must be a non-empty mapping of row label -> width_trends.GapDifference")
     verdict = {row: verdicts(d, level=level) for row, d in diffs.items()}
-    rows = [[row, *(f"{reporting.pm(v[k].value, v[k].se)} ({v[k].value / v[k].se:+.1f})" for k, _ in NORMS)]
+    rows = [[row, *(f"{reporting.pm(v[k].value, v[k].se)} ({_in_se(v[k])})" for k, _ in NORMS)]
             for row, v in verdict.items()]
     table = reporting.table(["gap difference (s.e.)", *(lab for _, lab in NORMS)], rows)
     said = []
