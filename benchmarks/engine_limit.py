@@ -20,7 +20,7 @@ input gradients. Elementwise work and the observations on ``n_kernel`` points ar
 separates an engine from its limit). Usage, from the repository root::
 
     pip install -r benchmarks/requirements.txt
-    python benchmarks/engine_limit.py --name engine_limit_cpu          # all cases (about 15 min on 2 CPU cores)
+    python benchmarks/engine_limit.py --name engine_limit_cpu          # all cases (about 45 min on 2 CPU cores)
     python benchmarks/engine_limit.py --quick --name smoke             # small widths only (about 1 min)
 """
 
@@ -232,6 +232,33 @@ def measure(case, width: int, ds, n_steps: int, reps: int, compile_s: list) -> d
     return row
 
 
+def write_results(args, argv, load_before, rows: list[dict]) -> Path:
+    """Write every row measured so far (called after each one, so that an interrupted run keeps them)."""
+    result = dict(
+        benchmark="engine_limit",
+        command="python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        device=dict(
+            backend=jax.default_backend(),
+            cpu=platform.processor() or platform.machine(),
+            cpu_count=os.cpu_count(),
+            xla_flags=os.environ.get("XLA_FLAGS", ""),
+            load_average_before=load_before,
+            load_average_after=os.getloadavg(),
+        ),
+        versions=dict(
+            widthlimits=widthlimits.__version__, jax=jax.__version__, torch=torch.__version__, numpy=np.__version__
+        ),
+        steps_timed=args.steps,
+        per_width=rows,
+    )
+    out = Path(__file__).parent / "results" / f"{args.name}.json"
+    tmp = out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(out)  # never a half-written file
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the small widths of each case only")
@@ -254,6 +281,7 @@ def main(argv=None):
         for width in case[6] if args.quick else case[5]:
             row = measure(case, width, ds, args.steps, args.reps, compile_s)
             rows.append(row)
+            write_results(args, argv, load_before, rows)
             speedup = row.get("engine_vs_torch_speedup")
             torch_txt = "" if speedup is None else f" | vs PyTorch {speedup:.1f}x"
             print(
@@ -263,27 +291,7 @@ def main(argv=None):
                 f"{row['plain_jit_loop_fraction_of_limit']:.2f} of limit{torch_txt} | load {row['load_average']:.1f}",
                 flush=True,
             )
-    result = dict(
-        benchmark="engine_limit",
-        command="python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        device=dict(
-            backend=jax.default_backend(),
-            cpu=platform.processor() or platform.machine(),
-            cpu_count=os.cpu_count(),
-            xla_flags=os.environ.get("XLA_FLAGS", ""),
-            load_average_before=load_before,
-            load_average_after=os.getloadavg(),
-        ),
-        versions=dict(
-            widthlimits=widthlimits.__version__, jax=jax.__version__, torch=torch.__version__, numpy=np.__version__
-        ),
-        steps_timed=args.steps,
-        per_width=rows,
-    )
-    out = Path(__file__).parent / "results" / f"{args.name}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    print(f"wrote {write_results(args, argv, load_before, rows)}")
 
 
 if __name__ == "__main__":
