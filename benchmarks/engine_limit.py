@@ -30,6 +30,7 @@ import argparse
 import datetime
 import functools
 import json
+import operator
 import os
 import platform
 import sys
@@ -44,7 +45,9 @@ import torch
 import widthlimits
 from widthlimits import data, experiments, models, scalings, training
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).parent))
+from _provenance import write_atomic  # the results scripts' atomic write
 from figure1_benchmark import torch_run  # the reference-style loop, written once
 
 FAMILIES = ("mf", "ntk", "intermediate")
@@ -137,10 +140,6 @@ def _batch(depth: int, optimizer: str, width: int, n_seeds: int, ds) -> tuple[tr
     return run, per_key
 
 
-def _row(i, leaf):
-    return leaf[i]
-
-
 def _plain_step(eng: training.Engine, state):
     obs = eng.observe(state)  # every metric is returned, so that XLA computes what the engine computes
     return obs.metrics, eng.update(state, obs)
@@ -154,7 +153,7 @@ def plain_loop(mlp, width, runs: training.Run, ds, n_steps: int) -> tuple[np.nda
     """
     losses, seconds = [], 0.0
     for i in range(runs.ref_lr.shape[0]):
-        run = jax.tree.map(functools.partial(_row, i), runs)
+        run = jax.tree.map(operator.itemgetter(i), runs)
         eng = training.engine(mlp, width, run, ds)
         step = jax.jit(functools.partial(_plain_step, eng))
         metrics, state = jax.block_until_ready(step(eng.init()))
@@ -253,9 +252,7 @@ def write_results(args, argv, load_before, rows: list[dict]) -> Path:
         per_width=rows,
     )
     out = Path(__file__).parent / "results" / f"{args.name}.json"
-    tmp = out.with_suffix(".json.part")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)  # never a half-written file
+    write_atomic(out, json.dumps(result, indent=2) + "\n")
     return out
 
 
