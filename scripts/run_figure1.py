@@ -5,7 +5,7 @@ source, full-batch GD for 50 steps, reference width 128 with reference learning 
 intermediate (q_sigma = -3/4) scalings, widths 2^7 ... 2^16, 5 seeds. Train and test loss and accuracy, and the
 hat-weight moves of both layers, are recorded at every step. Usage, from the repository root::
 
-    python scripts/run_figure1.py      # the paper profile (about 2 h on an idle 2-core CPU)
+    python scripts/run_figure1.py      # the paper profile (52 min on an idle 2-core AVX-512 CPU)
     python scripts/run_figure1.py --max-log2-width 10 --seeds 2 --out /tmp/figure1_small.json   # a test run
 
 Finished widths are cached (``$WIDTHLIMITS_CACHE``), so an interrupted run resumes where it stopped. The file

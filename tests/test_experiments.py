@@ -1,6 +1,8 @@
 """Sweeps: layout, learning-rate axis, seed-grouped chunks, divergence reports, argument checks before tracing,
 statistics at initialisation, and the names re-exported from sweep_cache and results_files."""
 
+import itertools
+
 import hypothesis
 import hypothesis.strategies as st
 import numpy as np
@@ -85,6 +87,18 @@ def test_gram_sweep_groups_seeds_in_memory_bounded_chunks(monkeypatch):
         np.testing.assert_allclose(got, one.test_logits, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="precision"):
         E.sweep(mlp, [width], fams, data, seeds=[0], n_steps=1, precision="fast")
+
+
+@pytest.mark.parametrize(
+    ("n_runs", "chunk", "per_key", "sizes"),
+    [(15, 9, 3, [9, 6]), (15, 2, 1, [2] * 7 + [1]), (18, 3, 3, [3] * 6), (5, 100, 1, [5]), (12, 5, 1, [4, 4, 4])],
+)
+def test_balanced_chunks_cover_the_runs_in_whole_groups_without_padding(n_runs, chunk, per_key, sizes):
+    """The paper profile's 15 runs at 2^14 (groups of 3, at most 9) and 2^16 (at most 2) train no duplicate run."""
+    bounds = E._balanced_chunks(n_runs, chunk, per_key)
+    assert [b - a for a, b in bounds] == sizes
+    assert bounds[0][0] == 0 and bounds[-1][1] == n_runs
+    assert all(stop == start for (_, stop), (start, _) in itertools.pairwise(bounds))  # contiguous
 
 
 MLP3, MF = M.MLP(n_in=3), {"MF": S.preset("mf")}
