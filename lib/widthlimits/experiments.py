@@ -123,14 +123,8 @@ def _balanced_chunks(n_runs: int, chunk: int, per_key: int) -> list[tuple[int, i
     profile, about 5% of its time, where a second compilation costs seconds).
     """
     n_groups, per_chunk = n_runs // per_key, max(1, chunk // per_key)
-    k = -(-n_groups // per_chunk)
-    q, r = divmod(n_groups, k)
-    bounds, start = [], 0
-    for i in range(k):
-        stop = start + (q + (i < r)) * per_key
-        bounds.append((start, stop))
-        start = stop
-    return bounds
+    parts = np.array_split(np.arange(n_runs).reshape(n_groups, per_key), -(-n_groups // per_chunk))  # larger first
+    return [(int(p[0, 0]), int(p[-1, -1]) + 1) for p in parts]
 
 
 def _run_width(mlp, width, runs: list[tuple], data, config: training.TrainConfig, engine: str, bar):
